@@ -1,0 +1,6 @@
+//! The loadable library of the `aquera` connector. It holds no logic: it links
+//! the connector crate and exports this library's registered connectors, so
+//! the entry symbols exist only here and never in a binary that links the
+//! connector crate in-process.
+
+provisio_core::export_plugin!(provisio_connector_aquera);
