@@ -1,7 +1,15 @@
 //! # provisio-host
 //!
-//! The host runtime behind the `provisio` command: it loads connectors from
-//! directories ([`loader`]), decides where to look ([`dirs`]), and drives
-//! connectors through the plugin boundary ([`runtime`]).
+//! The host runtime behind the `provisio` command:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`dirs`] | where connectors are looked for, in precedence order |
+//! | [`loader`] | handshake, root module, manifest validation, duplicates |
+//! | [`cli`] | the command line (clap), tables and JSON output |
+//! | [`logging`] | stderr log output |
 
+pub mod cli;
+pub mod dirs;
 pub mod loader;
+pub mod logging;

@@ -17,7 +17,7 @@
 //! Each refusal names the file and the reason, and loading goes on with the
 //! rest. Libraries are never unloaded.
 
-use abi_stable::library::{RootModule, lib_header_from_path};
+use abi_stable::library::lib_header_from_path;
 use provisio_core::ffi::{self, Handshake, PluginRootRef};
 use provisio_core::manifest::Manifest;
 use std::collections::BTreeMap;

@@ -1,6 +1,13 @@
+//! The `provisio` binary: parse the command line, set up logging, run.
+
+use clap::Parser;
+use provisio_host::cli::{Cli, run};
+
 fn main() {
-    let dirs: Vec<std::path::PathBuf> = std::env::args().skip(1).map(Into::into).collect();
-    let report = provisio_host::loader::load_dirs(&dirs);
-    for (id, c) in &report.connectors { println!("loaded {id} from {}", c.path.display()); }
-    for r in &report.rejected { println!("refused {r}"); }
+    let cli = Cli::parse();
+    provisio_host::logging::init(cli.global.verbose);
+    if let Err(err) = run(cli) {
+        eprintln!("error: {err}");
+        std::process::exit(err.exit_code());
+    }
 }

@@ -1,0 +1,137 @@
+//! The `provisio` command line: argument definitions (clap) and dispatch.
+//!
+//! Each subcommand lives in its own module and returns a [`CliError`]; the
+//! binary maps it to an exit status. Human tables go to stdout by default,
+//! `--json` prints what a machine reads, and diagnostics go to stderr.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+pub mod connectors;
+pub mod output;
+
+use crate::dirs;
+use crate::loader::{self, LoadReport};
+
+/// provisio: outbound user provisioning from a directory to SaaS targets.
+///
+/// provisio reads identities from a source directory, maps their attributes,
+/// works out what changed, and pushes creates, updates, disables and deletes
+/// to target services through connectors loaded at run time.
+#[derive(Debug, Parser)]
+#[command(name = "provisio", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Load connectors from DIR (repeatable; searched before
+    /// PROVISIO_CONNECTOR_DIR, the configuration's connector_dirs and the
+    /// binary's own directory).
+    #[arg(long = "connector-dir", value_name = "DIR", global = true)]
+    pub connector_dirs: Vec<PathBuf>,
+
+    /// The configuration file (TOML).
+    #[arg(long, short = 'c', value_name = "FILE", global = true, env = "PROVISIO_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the connectors that were loaded: manifests, settings forms,
+    /// attribute catalogues.
+    #[command(subcommand)]
+    Connectors(connectors::ConnectorsCommand),
+    /// Run provisio's main job end to end on an embedded example.
+    ///
+    /// Until the engine lands this shows the connectors that a fresh build
+    /// loads; it becomes a full provisioning demo with the engine.
+    Demo,
+}
+
+/// A failure of a command, mapped to an exit status by the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Something the user asked for does not exist or cannot be used.
+    #[error("{0}")]
+    User(String),
+    /// Writing output failed (for example a closed pipe).
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::User(_) => 1,
+            CliError::Io(_) => 3,
+        }
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Connectors(cmd) => connectors::run(&cli.global, cmd),
+        Command::Demo => connectors::demo(&cli.global),
+    }
+}
+
+/// The `connector_dirs` a configuration file names. The full configuration
+/// is read by the engine; the loader only needs this key.
+fn config_connector_dirs(file: &std::path::Path) -> Result<Vec<PathBuf>, CliError> {
+    #[derive(serde::Deserialize, Default)]
+    struct Engine {
+        #[serde(default)]
+        connector_dirs: Vec<PathBuf>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Partial {
+        #[serde(default)]
+        engine: Engine,
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::User(format!("cannot read the configuration {}: {e}", file.display())))?;
+    let partial: Partial = toml::from_str(&text)
+        .map_err(|e| CliError::User(format!("{}: {}", file.display(), e.to_string().trim_end())))?;
+    Ok(partial.engine.connector_dirs)
+}
+
+/// Load connectors from every directory the options, the environment, the
+/// configuration and the binary's location name. A named directory that
+/// does not exist is an error; refused libraries are reported on stderr and
+/// loading goes on.
+pub fn load_connectors(global: &GlobalArgs) -> Result<LoadReport, CliError> {
+    let config_dirs = match &global.config {
+        Some(file) => Some((file.clone(), config_connector_dirs(file)?)),
+        None => None,
+    };
+    let env = std::env::var("PROVISIO_CONNECTOR_DIR").ok();
+    let dirs = dirs::connector_dirs(
+        &global.connector_dirs,
+        env.as_deref(),
+        config_dirs.as_ref().map(|(f, d)| (f.as_path(), d.as_slice())),
+        dirs::binary_dir(),
+    );
+    let missing = dirs::missing(&dirs);
+    if !missing.is_empty() {
+        let lines: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+        return Err(CliError::User(lines.join("\n")));
+    }
+    let paths: Vec<PathBuf> = dirs.iter().map(|d| d.path.clone()).collect();
+    let report = loader::load_dirs(&paths);
+    for rejected in &report.rejected {
+        eprintln!("refused {rejected}");
+        tracing::warn!(file = %rejected.path.display(), reason = %rejected.reason, "connector library refused");
+    }
+    Ok(report)
+}

@@ -1,0 +1,34 @@
+//! Output helpers shared by the subcommands: tables for people, JSON for
+//! machines.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use std::io::{IsTerminal, Write};
+
+/// A table with provisio's house style, fitted to the terminal's width when
+/// there is one.
+pub fn table<I, S>(header: I) -> Table
+where
+    I: IntoIterator<Item = S>,
+    S: Into<comfy_table::Cell>,
+{
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if !std::io::stdout().is_terminal() {
+        t.set_width(120);
+    }
+    t.set_header(header);
+    t
+}
+
+/// Print `value` as pretty JSON on stdout.
+pub fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)
+}
+
+/// "yes" or "" for a table cell.
+pub fn yes(flag: bool) -> &'static str {
+    if flag { "yes" } else { "" }
+}

@@ -1,0 +1,21 @@
+//! Log output: human-readable lines on stderr, quiet by default.
+//!
+//! The level comes from `-v` (info, debug, trace) or, when set, from
+//! `PROVISIO_LOG` in `tracing` filter syntax (e.g. `provisio_host=debug`).
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("PROVISIO_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
