@@ -1,0 +1,1 @@
+//! provisio-mapping: being written.

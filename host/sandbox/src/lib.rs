@@ -1,0 +1,1 @@
+//! provisio-sandbox: being written.

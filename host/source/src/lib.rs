@@ -1,0 +1,1 @@
+//! provisio-source: being written.

@@ -1,0 +1,1 @@
+//! provisio-state: being written.
