@@ -1,1 +1,285 @@
-//! provisio-state: being written.
+//! provisio-state: the engine's state store.
+//!
+//! Per channel (a connection name plus a channel name) the store keeps, for
+//! each source user, the link from source GUID to target id, the hash of
+//! the attributes last pushed, a status, a dirty flag with the last error
+//! and attempt count, and timestamps; likewise for groups (name, members
+//! hash, members' target ids). It also keeps each connection's Unique User
+//! Identifier, the channels' high-water marks, a history of cycles with
+//! their summaries, and create intents. It is one SQLite file (bundled
+//! SQLite, no system library), with a versioned schema migrated on open
+//! (see [`schema`]).
+//!
+//! # One run at a time
+//!
+//! [`StateStore::open`] takes an exclusive run lock (`<path>.lock`) held
+//! for the store's lifetime; a second open, from any process, is refused
+//! with [`StateError::Locked`] naming the holder's pid. Read-only tools
+//! (`channels list`) use [`StateStore::open_read_only`], which takes no
+//! lock and can read while a run writes (WAL mode).
+//!
+//! # Durability
+//!
+//! WAL with `synchronous=NORMAL`: a crashed process loses nothing
+//! committed; a power loss may lose the last commits but never corrupts
+//! the store. Lost links are re-found at the target by Unique User
+//! Identifier, and intents make creates safe to repeat (see [`schema`]).
+//!
+//! # What may be stored (contract with the engine)
+//!
+//! Attribute values never enter the store. The engine passes the *hash* of
+//! the mapped attributes it pushed ([`UserState::hash`],
+//! [`GroupState::members_hash`]); besides hashes the store holds only ids
+//! (source GUIDs, target ids, group members' target ids), the Unique User
+//! Identifier's value (needed to re-find an account; it must not be a
+//! secret or masked attribute), group names, and error texts. Error texts
+//! come from the engine, which must redact secret and masked values before
+//! passing them (as it does for its logs). The store does not inspect
+//! anything it is given, so this contract is the engine's to keep.
+//!
+//! # Transactions
+//!
+//! Every operation lives on [`Tx`]. The store's methods of the same names
+//! run it on its own (autocommit); [`StateStore::transaction`] runs a
+//! closure with a `&Tx` in one transaction, which is how the engine
+//! batches the writes of a cycle.
+//!
+//! # Example
+//!
+//! ```
+//! use provisio_state::{CycleSummary, StateStore, UserState, UserStatus};
+//!
+//! # fn main() -> Result<(), provisio_state::StateError> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = StateStore::open(&dir.path().join("state.db"))?;
+//! store.check_connection_identifier("scim", "userName")?;
+//! let ch = store.channel("scim", "employees")?;
+//! let cycle = store.begin_cycle(ch, 1_700_000_000)?;
+//! store.record_create_intent(ch, "guid-1", "alice", 1_700_000_000)?;
+//! // ... the create succeeds at the target ...
+//! store.transaction(|tx| {
+//!     tx.upsert_user(ch, &UserState {
+//!         guid: "guid-1".into(),
+//!         target_id: Some("2819c223".into()),
+//!         unique_id: "alice".into(),
+//!         hash: "sha256:9f86d081".into(),
+//!         status: UserStatus::Active,
+//!         created_at: 1_700_000_001,
+//!         updated_at: 1_700_000_001,
+//!         ..UserState::default()
+//!     })?;
+//!     tx.settle_intent(ch, "guid-1")?;
+//!     Ok(())
+//! })?;
+//! let summary = CycleSummary { created: 1, ..CycleSummary::default() };
+//! store.finish_cycle(ch, cycle, &summary, 1_700_000_002)?;
+//! assert_eq!(store.channel_summaries()?[0].users, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Backends
+//!
+//! SQLite today. The SQL is written in the dialect SQLite and PostgreSQL
+//! share, and no SQLite type appears in the API, so a PostgreSQL backend
+//! can sit behind the same methods.
+
+mod cycles;
+mod error;
+mod groups;
+mod intents;
+mod lock;
+mod model;
+pub mod schema;
+mod tx;
+mod users;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use cycles::KEEP_CYCLES;
+pub use error::StateError;
+pub use model::{
+    ChannelKey, ChannelSummary, CycleId, CycleRecord, CycleSummary, Deprovision, GroupState, HighWater, Intent,
+    IntentKind, UserState, UserStatus,
+};
+pub use schema::LATEST as SCHEMA_VERSION;
+pub use tx::Tx;
+
+/// The state store: one SQLite file and, unless read-only, its run lock.
+#[derive(Debug)]
+pub struct StateStore {
+    // Field order matters: the database closes before the lock is released.
+    conn: Connection,
+    _lock: Option<lock::RunLock>,
+    path: PathBuf,
+}
+
+impl StateStore {
+    /// Open or create the store at `path` (creating missing parent
+    /// directories), take the run lock `<path>.lock` for the store's
+    /// lifetime, and migrate the schema to the newest this binary knows.
+    ///
+    /// Fails with [`StateError::Locked`] if another run holds the lock and
+    /// [`StateError::NewerSchema`] if a newer provisio wrote the store.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StateError::Io { path: parent.to_path_buf(), source })?;
+        }
+        let lock = lock::RunLock::acquire(path)?;
+        create_private(path).map_err(|source| StateError::Io { path: path.to_path_buf(), source })?;
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        schema::configure_writer(&conn)?;
+        schema::migrate(&mut conn, path, tx::wall_clock())?;
+        Ok(StateStore { conn, _lock: Some(lock), path: path.to_path_buf() })
+    }
+
+    /// Open an existing store for reading, without the run lock (so it
+    /// works while a run is going on) and without migrating. Writes fail
+    /// with [`StateError::ReadOnly`].
+    ///
+    /// Fails with [`StateError::NotFound`] if there is no store, and with
+    /// [`StateError::NeedsMigration`] or [`StateError::NewerSchema`] if its
+    /// schema is not exactly this binary's.
+    pub fn open_read_only(path: &Path) -> Result<Self, StateError> {
+        if !path.is_file() {
+            return Err(StateError::NotFound { path: path.to_path_buf() });
+        }
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        schema::configure_reader(&conn)?;
+        schema::check_readable(&conn, path)?;
+        Ok(StateStore { conn, _lock: None, path: path.to_path_buf() })
+    }
+
+    /// The store's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether this store was opened with [`StateStore::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self._lock.is_none()
+    }
+
+    /// The store's schema version.
+    pub fn schema_version(&self) -> Result<u32, StateError> {
+        schema::version(&self.conn)
+    }
+
+    /// Run `f` in one transaction: committed if it returns `Ok`, rolled
+    /// back if it returns `Err` or panics. Not re-entrant (do not call
+    /// `transaction` again inside `f`).
+    pub fn transaction<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, StateError>) -> Result<T, StateError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let value = f(&Tx::new(&tx))?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// A handle on which each operation commits on its own; lets code that
+    /// takes a `&Tx` run inside or outside [`StateStore::transaction`].
+    pub fn autocommit(&self) -> Tx<'_> {
+        Tx::new(&self.conn)
+    }
+}
+
+/// Create an empty store file readable by its owner only (Unix), before
+/// SQLite opens it: SQLite gives its `-wal` and `-shm` files the same mode.
+/// An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The store's own methods: each runs the [`Tx`] method of the same name
+/// on its own (see there for the documentation).
+macro_rules! delegate {
+    ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+        impl StateStore {
+            $(
+                #[doc = concat!("Runs [`Tx::", stringify!($name), "`] on its own.")]
+                pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StateError> {
+                    self.autocommit().$name($($arg),*)
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    fn connection_identifier(&self, connection: &str) -> Option<String>;
+    fn set_connection_identifier(&self, connection: &str, identifier: &str) -> ();
+    fn check_connection_identifier(&self, connection: &str, identifier: &str) -> ();
+    fn connection_has_state(&self, connection: &str) -> bool;
+    fn channel(&self, connection: &str, channel: &str) -> ChannelKey;
+    fn find_channel(&self, connection: &str, channel: &str) -> Option<ChannelKey>;
+    fn channels(&self) -> Vec<(ChannelKey, String, String)>;
+    fn reset_channel(&self, connection: &str, channel: &str) -> bool;
+    fn delete_channel(&self, connection: &str, channel: &str) -> bool;
+    fn high_water(&self, ch: ChannelKey) -> Option<String>;
+    fn set_high_water(&self, ch: ChannelKey, value: &str) -> ();
+    fn group_high_water(&self, ch: ChannelKey) -> Option<String>;
+    fn set_group_high_water(&self, ch: ChannelKey, value: &str) -> ();
+    fn high_water_of(&self, ch: ChannelKey, which: HighWater) -> Option<String>;
+    fn set_high_water_of(&self, ch: ChannelKey, which: HighWater, value: &str) -> ();
+    fn clear_high_water(&self, ch: ChannelKey, which: HighWater) -> bool;
+    fn users(&self, ch: ChannelKey) -> HashMap<String, UserState>;
+    fn user(&self, ch: ChannelKey, guid: &str) -> Option<UserState>;
+    fn user_by_unique_id(&self, ch: ChannelKey, unique_id: &str) -> Option<UserState>;
+    fn upsert_user(&self, ch: ChannelKey, user: &UserState) -> ();
+    fn remove_user(&self, ch: ChannelKey, guid: &str) -> bool;
+    fn mark_dirty(&self, ch: ChannelKey, guid: &str, error: &str, now: i64) -> ();
+    fn dirty_users(&self, ch: ChannelKey) -> Vec<UserState>;
+    fn reset_attempts(&self, ch: ChannelKey) -> u64;
+    fn groups(&self, ch: ChannelKey) -> HashMap<String, GroupState>;
+    fn group(&self, ch: ChannelKey, guid: &str) -> Option<GroupState>;
+    fn upsert_group(&self, ch: ChannelKey, group: &GroupState, now: i64) -> ();
+    fn remove_group(&self, ch: ChannelKey, guid: &str) -> bool;
+    fn mark_group_dirty(&self, ch: ChannelKey, guid: &str, error: &str, now: i64) -> ();
+    fn dirty_groups(&self, ch: ChannelKey) -> Vec<GroupState>;
+    fn begin_cycle(&self, ch: ChannelKey, now: i64) -> CycleId;
+    fn finish_cycle(&self, ch: ChannelKey, cycle: CycleId, summary: &CycleSummary, now: i64) -> ();
+    fn last_cycle(&self, ch: ChannelKey) -> Option<CycleRecord>;
+    fn cycles(&self, ch: ChannelKey, limit: u32) -> Vec<CycleRecord>;
+    fn channel_summaries(&self) -> Vec<ChannelSummary>;
+    fn channel_summary(&self, ch: ChannelKey) -> Option<ChannelSummary>;
+    fn record_create_intent(&self, ch: ChannelKey, guid: &str, unique_id: &str, now: i64) -> ();
+    fn unsettled_intents(&self, ch: ChannelKey) -> Vec<Intent>;
+    fn settle_intent(&self, ch: ChannelKey, guid: &str) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_store_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<super::StateStore>();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = super::StateStore::open(&path).unwrap();
+        store.channel("c", "ch").unwrap();
+        for file in [path.clone(), dir.path().join("s.db-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", file.display());
+        }
+    }
+}

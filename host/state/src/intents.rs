@@ -1,0 +1,63 @@
+//! Intents: work recorded before it is done at the target, settled after.
+//!
+//! The engine calls [`Tx::record_create_intent`] (committed) before it
+//! sends a create, and [`Tx::settle_intent`] once the outcome is stored
+//! (typically in the same transaction as the user's new row). An intent
+//! still unsettled when a cycle starts means a run died between the two:
+//! the account may or may not exist at the target, so the engine looks it
+//! up by the recorded Unique User Identifier value before creating again.
+//! One intent per user and channel; recording again replaces it.
+
+use rusqlite::params;
+
+use crate::error::StateError;
+use crate::model::{ChannelKey, Intent, IntentKind};
+use crate::tx::Tx;
+
+impl Tx<'_> {
+    /// Announce a create of `guid` under Unique User Identifier value
+    /// `unique_id`.
+    pub fn record_create_intent(
+        &self,
+        ch: ChannelKey,
+        guid: &str,
+        unique_id: &str,
+        now: i64,
+    ) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO intents (channel_id, guid, kind, unique_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (channel_id, guid) DO UPDATE SET
+                 kind = excluded.kind,
+                 unique_id = excluded.unique_id,
+                 created_at = excluded.created_at",
+            params![ch.0, guid, IntentKind::Create.as_str(), unique_id, now],
+        )?;
+        Ok(())
+    }
+
+    /// The channel's unsettled intents, oldest first.
+    pub fn unsettled_intents(&self, ch: ChannelKey) -> Result<Vec<Intent>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT guid, kind, unique_id, created_at FROM intents
+             WHERE channel_id = ?1 ORDER BY created_at, guid",
+        )?;
+        let rows = stmt.query_map(params![ch.0], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?))
+        })?;
+        rows.map(|r| {
+            let (guid, kind, unique_id, created_at) = r?;
+            let kind = IntentKind::parse(&kind)
+                .ok_or_else(|| StateError::Corrupt(format!("intent for {guid} has unknown kind '{kind}'")))?;
+            Ok(Intent { guid, kind, unique_id, created_at })
+        })
+        .collect()
+    }
+
+    /// Settle the intent for `guid` (no-op if there is none). `true` if
+    /// there was one.
+    pub fn settle_intent(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
+        let n = self.conn.execute("DELETE FROM intents WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+        Ok(n > 0)
+    }
+}
