@@ -6,10 +6,24 @@
 //! |---|---|
 //! | [`dirs`] | where connectors are looked for, in precedence order |
 //! | [`loader`] | handshake, root module, manifest validation, duplicates |
+//! | [`config`] | the TOML configuration, secrets by reference, `config check` |
+//! | [`redact`] | keeping secrets out of every log line and output |
+//! | [`runtime`] | the host services lent to connectors (HTTP, sleep, clock, log) |
+//! | [`connection`] | an opened connector with typed operations and timeouts |
 //! | [`cli`] | the command line (clap), tables and JSON output |
 //! | [`logging`] | stderr log output |
+//!
+//! The engine's pure parts live in their own crates: `provisio-source`
+//! (file source, LDAP filters), `provisio-mapping` (attribute mapping),
+//! `provisio-state` (the SQLite state store) and `provisio-sandbox` (the
+//! built-in SCIM target).
 
 pub mod cli;
+// `config` and `connection` join once provisio-source and provisio-mapping land.
+// pub mod config;
+// pub mod connection;
 pub mod dirs;
 pub mod loader;
 pub mod logging;
+pub mod redact;
+pub mod runtime;

@@ -65,14 +65,6 @@ pub fn run(global: &GlobalArgs, cmd: &ConnectorsCommand) -> Result<(), CliError>
     }
 }
 
-/// Until the engine lands, `provisio demo` shows what a fresh build loads.
-pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
-    let report = load_connectors(global)?;
-    print_list(&report);
-    println!("\nTry `provisio connectors show scim` for a connector's settings form and attribute catalogue.");
-    Ok(())
-}
-
 fn scanned(report: &LoadReport) -> String {
     report.scanned.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
 }

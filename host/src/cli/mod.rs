@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 pub mod connectors;
+pub mod demo;
+pub mod engine;
 pub mod output;
 
 use crate::dirs;
@@ -51,10 +53,54 @@ pub enum Command {
     /// attribute catalogues.
     #[command(subcommand)]
     Connectors(connectors::ConnectorsCommand),
-    /// Run provisio's main job end to end on an embedded example.
-    ///
-    /// Until the engine lands this shows the connectors that a fresh build
-    /// loads; it becomes a full provisioning demo with the engine.
+    /// Validate the configuration.
+    #[command(subcommand)]
+    Config(engine::ConfigCommand),
+    /// The activation check: credentials against each target.
+    #[command(subcommand)]
+    Connections(engine::ConnectionsCommand),
+    /// Run provisioning cycles at the synchronization frequency.
+    Sync {
+        /// Run one cycle and exit.
+        #[arg(long)]
+        once: bool,
+        /// Only this channel (`channel` or `connection/channel`).
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Dry run: what each user would get and why. Writes nothing to the
+    /// target or the state.
+    Plan {
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Provision one user now, showing each step: scope, mapping, match,
+    /// action, result.
+    Provision {
+        /// The user's GUID, DN or Unique User Identifier value.
+        #[arg(long)]
+        user: String,
+    },
+    /// Channel state: counts, dirty records, resets, retries.
+    #[command(subcommand)]
+    Channels(engine::ChannelsCommand),
+    /// A built-in SCIM 2.0 target on 127.0.0.1, in memory (optionally
+    /// persisted to a JSON file), for trying mappings safely.
+    Sandbox {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Require this bearer token on every request.
+        #[arg(long)]
+        token: Option<String>,
+        /// Load the store from this JSON file at start and save it there.
+        #[arg(long, value_name = "FILE")]
+        persist: Option<PathBuf>,
+    },
+    /// Run provisio's main job end to end on the embedded example: real
+    /// cycles from examples/ into the built-in sandbox target.
     Demo,
 }
 
@@ -82,7 +128,14 @@ impl CliError {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Connectors(cmd) => connectors::run(&cli.global, cmd),
-        Command::Demo => connectors::demo(&cli.global),
+        Command::Config(cmd) => engine::config(&cli.global, cmd),
+        Command::Connections(cmd) => engine::connections(&cli.global, cmd),
+        Command::Sync { once, channel } => engine::sync(&cli.global, *once, channel.clone()),
+        Command::Plan { channel, json } => engine::plan(&cli.global, channel.clone(), *json),
+        Command::Provision { user } => engine::provision(&cli.global, user),
+        Command::Channels(cmd) => engine::channels(&cli.global, cmd),
+        Command::Sandbox { port, token, persist } => demo::sandbox(*port, token.clone(), persist.clone()),
+        Command::Demo => demo::demo(&cli.global),
     }
 }
 
@@ -104,6 +157,28 @@ fn config_connector_dirs(file: &std::path::Path) -> Result<Vec<PathBuf>, CliErro
     let partial: Partial = toml::from_str(&text)
         .map_err(|e| CliError::User(format!("{}: {}", file.display(), e.to_string().trim_end())))?;
     Ok(partial.engine.connector_dirs)
+}
+
+/// One row of `channels list`.
+pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
+    let last = match &s.last_cycle {
+        Some(c) => {
+            let sum = &c.summary;
+            format!(
+                "created {}, linked {}, updated {}, disabled {}, deleted {}, failed {}",
+                sum.created, sum.linked, sum.updated, sum.disabled, sum.deleted, sum.failed
+            )
+        }
+        None => "never".to_owned(),
+    };
+    vec![
+        s.connection.clone(),
+        s.channel.clone(),
+        s.users.to_string(),
+        s.dirty.to_string(),
+        last,
+        s.last_error.clone().unwrap_or_default(),
+    ]
 }
 
 /// Load connectors from every directory the options, the environment, the

@@ -1,0 +1,370 @@
+//! The operator commands: `config check`, `connections test`, `sync`,
+//! `plan`, `provision` and `channels list|reset|retry`.
+//!
+//! Each reads the configuration, loads the connectors it names, checks the
+//! whole configuration (errors stop the command, warnings are printed), and
+//! then does its job through the [`Engine`].
+
+use clap::Subcommand;
+use provisio_state::StateStore;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::output::{print_json, table};
+use super::{CliError, GlobalArgs, load_connectors};
+use crate::config::Config;
+use crate::config::check::{Problem, Severity};
+use crate::engine::audit::Audit;
+use crate::engine::cycle::{ChannelReport, total};
+use crate::engine::{CycleOptions, Engine};
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the whole configuration against the connectors' manifests
+    /// and the state store, listing every problem with its location.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// The activation check: each connection's credentials against its
+    /// target. Exit status 1 if any fails.
+    Test {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelsCommand {
+    /// Per channel: users, dirty records, last cycle and last error.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a channel's state; the next cycle behaves as the first
+    /// (existing target accounts are linked, not duplicated).
+    Reset {
+        /// `channel` or `connection/channel`.
+        #[arg(long)]
+        channel: String,
+    },
+    /// Retry the dirty records now (runs one cycle of the channel, or of
+    /// every channel).
+    Retry {
+        #[arg(long)]
+        channel: Option<String>,
+    },
+}
+
+/// Read the configuration named by `--config`.
+pub fn load_config(global: &GlobalArgs) -> Result<Config, CliError> {
+    let path: PathBuf = global
+        .config
+        .clone()
+        .ok_or_else(|| CliError::User("this command needs a configuration: pass --config FILE".into()))?;
+    Config::load(&path).map_err(|e| CliError::User(e.to_string()))
+}
+
+fn engine(global: &GlobalArgs) -> Result<Engine, CliError> {
+    let config = load_config(global)?;
+    let connectors = load_connectors(global)?;
+    Engine::new(config, connectors).map_err(CliError::User)
+}
+
+fn open_store(engine: &Engine) -> Result<StateStore, CliError> {
+    let path = &engine.config.engine.state;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::User(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    StateStore::open(path).map_err(|e| CliError::User(e.to_string()))
+}
+
+/// Print problems; fail on errors.
+fn report_problems(problems: &[Problem]) -> Result<(), CliError> {
+    for p in problems {
+        eprintln!("{p}");
+    }
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    if errors > 0 {
+        return Err(CliError::User(format!(
+            "the configuration has {errors} error{}; fix {} and run again (`provisio config check` lists them)",
+            if errors == 1 { "" } else { "s" },
+            if errors == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(())
+}
+
+pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> {
+    let ConfigCommand::Check { json } = cmd;
+    let engine = engine(global)?;
+    let store = StateStore::open_read_only(&engine.config.engine.state).ok();
+    let problems = engine.check(store.as_ref());
+    if *json {
+        print_json(&serde_json::json!({ "problems": problems }))?;
+    } else if problems.is_empty() {
+        println!("{}: the configuration is valid ({} connection(s))", engine.config.file.display(), engine.config.connections.len());
+    }
+    if *json {
+        let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+        return if errors > 0 { Err(CliError::User(format!("{errors} error(s)"))) } else { Ok(()) };
+    }
+    report_problems(&problems)
+}
+
+pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), CliError> {
+    let ConnectionsCommand::Test { connection, json } = cmd;
+    let engine = engine(global)?;
+    report_problems(&engine.check(None))?;
+    let selected: Vec<_> =
+        engine.config.connections.iter().filter(|c| connection.as_ref().is_none_or(|n| n == &c.name)).collect();
+    if selected.is_empty() {
+        return Err(CliError::User(format!("no connection named '{}'", connection.clone().unwrap_or_default())));
+    }
+    let mut failed = 0;
+    let mut rows = Vec::new();
+    for conn in selected {
+        let result = engine.test_connection(conn);
+        let (ok, text) = match &result {
+            Ok(r) => (true, std::iter::once(r.summary.clone()).chain(r.details.iter().cloned()).collect::<Vec<_>>().join("\n")),
+            Err(e) => {
+                failed += 1;
+                (false, engine.redactor.redact(&e.to_string()))
+            }
+        };
+        rows.push((conn.name.clone(), conn.connector.clone(), ok, text));
+    }
+    if *json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(n, c, ok, t)| serde_json::json!({"connection": n, "connector": c, "ok": ok, "detail": t}))
+            .collect();
+        print_json(&serde_json::json!({ "connections": v }))?;
+    } else {
+        let mut t = table(["CONNECTION", "CONNECTOR", "RESULT", "DETAIL"]);
+        for (n, c, ok, text) in &rows {
+            t.add_row([n.clone(), c.clone(), if *ok { "ok" } else { "FAILED" }.to_owned(), text.clone()]);
+        }
+        println!("{t}");
+    }
+    if failed > 0 {
+        return Err(CliError::User(format!("{failed} connection(s) failed the activation check")));
+    }
+    Ok(())
+}
+
+/// The summary table printed at the end of every cycle.
+pub fn print_summary(reports: &[ChannelReport]) {
+    let mut t = table([
+        "CONNECTION", "CHANNEL", "CREATED", "LINKED", "UPDATED", "DISABLED", "RE-ENABLED", "DELETED", "SKIPPED", "FAILED",
+        "DURATION",
+    ]);
+    for r in reports {
+        let s = &r.summary;
+        t.add_row([
+            r.connection.clone(),
+            r.channel.clone(),
+            s.created.to_string(),
+            s.linked.to_string(),
+            s.updated.to_string(),
+            s.disabled.to_string(),
+            s.enabled.to_string(),
+            s.deleted.to_string(),
+            s.skipped.to_string(),
+            s.failed.to_string(),
+            format!("{:.2} s", s.duration_ms as f64 / 1000.0),
+        ]);
+    }
+    if reports.len() > 1 {
+        let s = total(reports);
+        t.add_row([
+            "total".to_owned(),
+            String::new(),
+            s.created.to_string(),
+            s.linked.to_string(),
+            s.updated.to_string(),
+            s.disabled.to_string(),
+            s.enabled.to_string(),
+            s.deleted.to_string(),
+            s.skipped.to_string(),
+            s.failed.to_string(),
+            String::new(),
+        ]);
+    }
+    println!("{t}");
+    for r in reports {
+        if let Some(e) = &r.summary.error {
+            println!("{}/{}: {e}", r.connection, r.channel);
+        }
+        for w in &r.warnings {
+            println!("{}/{}: warning: {w}", r.connection, r.channel);
+        }
+        for (user, error) in &r.failures {
+            println!("{}/{}: user {user} failed: {error} (marked dirty; retried next cycle)", r.connection, r.channel);
+        }
+    }
+}
+
+fn cycle_failed(reports: &[ChannelReport]) -> bool {
+    reports.iter().any(|r| r.summary.error.is_some())
+}
+
+fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelReport>, CliError> {
+    let store = open_store(engine)?;
+    report_problems(&engine.check(Some(&store)))?;
+    let audit = if options.dry_run {
+        Audit::disabled()
+    } else {
+        Audit::open(&engine.config.engine.audit_log, engine.redactor.clone())
+            .map_err(|e| CliError::User(format!("cannot open the audit log {}: {e}", engine.config.engine.audit_log.display())))?
+    };
+    Ok(engine.cycle(&store, &audit, options))
+}
+
+pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>) -> Result<(), CliError> {
+    let engine = engine(global)?;
+    let options = CycleOptions { channel, progress: std::io::stderr().is_terminal(), ..CycleOptions::default() };
+    let frequency = Duration::from_secs(engine.config.engine.synchronization_frequency);
+    loop {
+        let reports = run_cycle(&engine, &options)?;
+        print_summary(&reports);
+        if once {
+            return if cycle_failed(&reports) { Err(CliError::User("a channel's cycle failed (see above)".into())) } else { Ok(()) };
+        }
+        eprintln!("next cycle in {} s (Ctrl-C stops)", frequency.as_secs());
+        std::thread::sleep(frequency);
+    }
+}
+
+pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<(), CliError> {
+    let engine = engine(global)?;
+    let store = StateStore::open_read_only(&engine.config.engine.state)
+        .or_else(|_| StateStore::open_in_memory())
+        .map_err(|e| CliError::User(e.to_string()))?;
+    report_problems(&engine.check(Some(&store)))?;
+    let options = CycleOptions { dry_run: true, channel, ..CycleOptions::default() };
+    let reports = engine.cycle(&store, &Audit::disabled(), &options);
+    if json {
+        let v: Vec<_> = reports
+            .iter()
+            .map(|r| serde_json::json!({"connection": r.connection, "channel": r.channel, "error": r.summary.error, "users": r.plan}))
+            .collect();
+        print_json(&serde_json::json!({ "plan": v }))?;
+    } else {
+        for r in &reports {
+            println!("{}/{}", r.connection, r.channel);
+            if let Some(e) = &r.summary.error {
+                println!("  {e}");
+                continue;
+            }
+            let mut t = table(["USER", "ACTION", "WHY"]);
+            for row in r.plan.iter().filter(|row| row.action != "none") {
+                t.add_row([row.user.clone(), row.action.clone(), row.why.clone()]);
+            }
+            let unchanged = r.plan.iter().filter(|row| row.action == "none").count();
+            println!("{t}");
+            println!("  {unchanged} user(s) already in step; nothing was written to the target or the state.");
+        }
+    }
+    if cycle_failed(&reports) { Err(CliError::User("a channel could not be planned (see above)".into())) } else { Ok(()) }
+}
+
+pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
+    let engine = engine(global)?;
+    // Find the user in the sources: by GUID, DN or Unique User Identifier value.
+    let mut guid = None;
+    for conn in &engine.config.connections {
+        for ch in &conn.channels {
+            println!("step 1, scope: reading {}/{}", conn.name, ch.name);
+            let snapshot = crate::engine::source::read_source(&ch.source).map_err(CliError::User)?;
+            if let Some(u) = snapshot.users.iter().find(|u| {
+                u.guid == user || u.dn.eq_ignore_ascii_case(user) || u.entry.attributes.values().any(|v| v.iter().any(|x| x == user))
+            }) {
+                println!("  found {} (GUID {}), {:?} in the source", u.dn, u.guid, u.status);
+                guid = Some(u.guid.clone());
+            }
+        }
+    }
+    let guid = match guid {
+        Some(g) => g,
+        None => {
+            println!("  '{user}' is not in any channel's scope: it would be deprovisioned if it was provisioned before");
+            user.to_owned()
+        }
+    };
+    println!("step 2, mapping, match and action:");
+    let plan = {
+        let store = open_store(&engine)?;
+        let options = CycleOptions { dry_run: true, user: Some(guid.clone()), ..CycleOptions::default() };
+        engine.cycle(&store, &Audit::disabled(), &options)
+    };
+    for r in &plan {
+        for row in &r.plan {
+            println!("  {}/{}: {} → {} ({})", r.connection, r.channel, row.user, row.action, row.why);
+        }
+    }
+    println!("step 3, result:");
+    let reports = run_cycle(&engine, &CycleOptions { user: Some(guid), ..CycleOptions::default() })?;
+    print_summary(&reports);
+    if cycle_failed(&reports) || reports.iter().any(|r| r.summary.failed > 0) {
+        return Err(CliError::User("the user could not be provisioned (see above)".into()));
+    }
+    Ok(())
+}
+
+pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliError> {
+    match cmd {
+        ChannelsCommand::List { json } => {
+            let config = load_config(global)?;
+            let store = StateStore::open_read_only(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+            let summaries = store.channel_summaries().map_err(|e| CliError::User(e.to_string()))?;
+            if *json {
+                print_json(&serde_json::to_value(&summaries).unwrap_or_default())?;
+                return Ok(());
+            }
+            let mut t = table(["CONNECTION", "CHANNEL", "USERS", "DIRTY", "LAST CYCLE", "LAST ERROR"]);
+            for s in &summaries {
+                t.add_row(super::channels_row(s));
+            }
+            println!("{t}");
+            Ok(())
+        }
+        ChannelsCommand::Reset { channel } => {
+            let config = load_config(global)?;
+            let store = StateStore::open(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+            let (conn, ch) = resolve_channel(&config, channel)?;
+            let existed = store.reset_channel(&conn, &ch).map_err(|e| CliError::User(e.to_string()))?;
+            if existed {
+                println!("{conn}/{ch}: state forgotten; the next cycle behaves as the first (existing accounts are linked)");
+            } else {
+                println!("{conn}/{ch}: had no state");
+            }
+            Ok(())
+        }
+        ChannelsCommand::Retry { channel } => sync(global, true, channel.clone()),
+    }
+}
+
+fn resolve_channel(config: &Config, sel: &str) -> Result<(String, String), CliError> {
+    let matches: Vec<(String, String)> = config
+        .connections
+        .iter()
+        .flat_map(|c| c.channels.iter().map(move |ch| (c.name.clone(), ch.name.clone())))
+        .filter(|(c, ch)| sel == ch || *sel == format!("{c}/{ch}"))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(CliError::User(format!("no channel '{sel}' in {}", config.file.display()))),
+        _ => Err(CliError::User(format!("'{sel}' names several channels; use connection/channel"))),
+    }
+}

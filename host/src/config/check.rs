@@ -1,0 +1,384 @@
+//! `provisio config check`: the whole configuration against the loaded
+//! connectors' manifests, every problem at once, each with its location.
+//!
+//! Errors stop a sync; warnings are printed and the sync goes on. The same
+//! check runs before every `sync`, `plan` and `provision`.
+
+use provisio_core::manifest::{
+    Manifest, OptionConstraint, ProvisioningOption, RemoveUserAction, SettingKind, SettingSpec,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use super::{ChannelConfig, Config, ConnectionConfig, SettingValue, SourceConfig};
+use crate::loader::LoadReport;
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    /// e.g. `connection 'hr' › settings.scim_url`.
+    pub at: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}", self.at, self.message)
+    }
+}
+
+/// What the check needs besides the configuration.
+pub struct CheckContext<'a> {
+    pub connectors: &'a LoadReport,
+    /// The Unique User Identifier a connection was first run with, from the
+    /// state store (None when the connection has no state yet).
+    pub recorded_identifier: &'a dyn Fn(&str) -> Option<String>,
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn error(&mut self, at: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem { severity: Severity::Error, at: at.into(), message: message.into() });
+    }
+    fn warning(&mut self, at: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem { severity: Severity::Warning, at: at.into(), message: message.into() });
+    }
+}
+
+/// Check everything; the list is empty when the configuration is good.
+pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
+    let mut p = Problems::default();
+    if config.engine.synchronization_frequency == 0 {
+        p.error("engine.synchronization_frequency", "must be at least 1 second");
+    }
+    if config.connections.is_empty() {
+        p.warning("connection", "no connection is configured; nothing will be provisioned");
+    }
+    let mut names = BTreeSet::new();
+    for conn in &config.connections {
+        if !names.insert(conn.name.as_str()) {
+            p.error(format!("connection '{}'", conn.name), "two connections have this name; names must be unique");
+        }
+        check_connection(conn, ctx, &mut p);
+    }
+    p.0.sort_by(|a, b| a.severity.cmp(&b.severity));
+    p.0
+}
+
+/// The effective Unique User Identifier of a connection: the Filter
+/// Expression when set, else the identifier setting, else the default.
+pub fn unique_identifier(conn: &ConnectionConfig, manifest: &Manifest) -> Option<String> {
+    let plain = |name: &str| match conn.settings.get(name) {
+        Some(SettingValue::Plain(serde_json::Value::String(s))) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let default = |name: &str| manifest.setting(name).and_then(|s| s.default.as_ref()).and_then(|d| d.as_str()).map(str::to_owned);
+    if let Some(filter) = plain("filter_expression") {
+        return Some(format!("filter:{filter}"));
+    }
+    plain("unique_user_identifier").or_else(|| default("unique_user_identifier"))
+}
+
+fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Problems) {
+    let at = format!("connection '{}'", conn.name);
+    let Some(loaded) = ctx.connectors.get(&conn.connector) else {
+        let loaded: Vec<&str> = ctx.connectors.connectors.keys().map(String::as_str).collect();
+        p.error(
+            format!("{at} › connector"),
+            format!(
+                "no connector '{}' is loaded (loaded: {}); check the id or add its directory with --connector-dir",
+                conn.connector,
+                if loaded.is_empty() { "none".into() } else { loaded.join(", ") }
+            ),
+        );
+        return;
+    };
+    let m = &loaded.manifest;
+    check_settings(conn, m, &at, p);
+    check_options(conn, m, &at, p);
+
+    if let Some(identifier) = unique_identifier(conn, m)
+        && let Some(recorded) = (ctx.recorded_identifier)(&conn.name)
+        && recorded != identifier
+    {
+        p.error(
+            format!("{at} › settings.unique_user_identifier"),
+            format!(
+                "the Unique User Identifier was '{recorded}' when this connection first ran and is now '{identifier}'; \
+                 changing it would orphan every linked account. Restore it, or create a new connection \
+                 (and `provisio channels reset` the old one's channels) if the change is intended"
+            ),
+        );
+    }
+
+    let mut channel_names = BTreeSet::new();
+    for ch in &conn.channels {
+        if !channel_names.insert(ch.name.as_str()) {
+            p.error(format!("{at} › channel '{}'", ch.name), "two channels of this connection have this name");
+        }
+        check_channel(conn, ch, m, &format!("{at} › channel '{}'", ch.name), p);
+    }
+    if conn.channels.is_empty() {
+        p.warning(&at, "has no channel; nothing will be provisioned through it");
+    }
+}
+
+fn kind_label(s: &SettingSpec) -> String {
+    match s.kind {
+        SettingKind::Enum => format!(
+            "one of {}",
+            s.allowed.iter().map(|a| format!("\"{}\" ({})", a.value, a.label)).collect::<Vec<_>>().join(", ")
+        ),
+        SettingKind::Url => "an http:// or https:// URL".into(),
+        SettingKind::Integer => "a whole number".into(),
+        SettingKind::Boolean => "true or false".into(),
+        SettingKind::File => "the path of a file".into(),
+        SettingKind::String | SettingKind::List => "text".into(),
+    }
+}
+
+/// The value of `name` after defaults (None when unset and no default).
+fn effective(conn: &ConnectionConfig, m: &Manifest, name: &str) -> Option<serde_json::Value> {
+    match conn.settings.get(name) {
+        Some(SettingValue::Plain(v)) => Some(v.clone()),
+        Some(_) => Some(serde_json::Value::String("<reference>".into())),
+        None => m.setting(name).and_then(|s| s.default.clone()),
+    }
+}
+
+fn check_settings(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Problems) {
+    for (name, value) in &conn.settings {
+        let where_ = format!("{at} › settings.{name}");
+        let Some(spec) = m.setting(name) else {
+            let hint = closest(name, m.settings.iter().map(|s| s.name.as_str()))
+                .map(|c| format!("; did you mean '{c}'?"))
+                .unwrap_or_default();
+            p.error(where_, format!("connector '{}' has no setting '{name}'{hint}", m.id));
+            continue;
+        };
+        match value {
+            SettingValue::Plain(v) => {
+                if spec.secret && !v.is_null() {
+                    p.warning(
+                        &where_,
+                        format!("'{}' is a secret written inline; give it by reference: {{ env = \"NAME\" }} or {{ file = \"path\" }}", spec.label),
+                    );
+                }
+                if let Some(problem) = value_problem(spec, v) {
+                    p.error(where_, problem);
+                }
+            }
+            reference => {
+                if let Err(e) = reference.resolve() {
+                    p.error(where_, e.to_string());
+                }
+            }
+        }
+    }
+    for spec in &m.settings {
+        let set = effective(conn, m, &spec.name).is_some_and(|v| !v.is_null() && v != "");
+        let needed = spec.required
+            || spec.required_when.as_ref().is_some_and(|c| effective(conn, m, &c.setting).as_ref() == Some(&c.equals));
+        if needed && !set {
+            let why = match &spec.required_when {
+                Some(c) if !spec.required => format!(" (required when {} is {})", c.setting, c.equals),
+                _ => String::new(),
+            };
+            p.error(
+                format!("{at} › settings.{}", spec.name),
+                format!("'{}' is required{why}; set it to {}", spec.label, kind_label(spec)),
+            );
+        }
+    }
+}
+
+fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
+    let ok = match spec.kind {
+        SettingKind::Boolean => v.is_boolean(),
+        SettingKind::Integer => v.is_i64(),
+        SettingKind::Enum => v.as_str().is_some_and(|s| spec.allowed.iter().any(|a| a.value == s)),
+        SettingKind::Url => v.as_str().is_some_and(|s| s.starts_with("http://") || s.starts_with("https://")),
+        SettingKind::File => match v.as_str() {
+            Some(path) => {
+                return (!std::path::Path::new(path).is_file())
+                    .then(|| format!("'{}' names the file {path}, which does not exist", spec.label));
+            }
+            None => false,
+        },
+        SettingKind::String | SettingKind::List => v.is_string(),
+    };
+    (!ok).then(|| format!("'{}' must be {}, not {v}", spec.label, kind_label(spec)))
+}
+
+fn check_options(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Problems) {
+    let value = |o: ProvisioningOption| conn.options.get(o).unwrap_or(m.options.get(o).default);
+    for option in ProvisioningOption::ALL {
+        let where_ = format!("{at} › options.{}", option.key());
+        match &m.options.get(option).constraint {
+            OptionConstraint::Free => {}
+            OptionConstraint::Fixed { value: fixed, reason } => {
+                if value(option) != *fixed {
+                    p.error(
+                        where_,
+                        format!(
+                            "{} must be {} for connector '{}': {reason}",
+                            option.label(),
+                            if *fixed { "selected" } else { "cleared" },
+                            m.id
+                        ),
+                    );
+                }
+            }
+            OptionConstraint::Requires { option: needed, reason } => {
+                if value(option) && !value(*needed) {
+                    p.error(
+                        where_,
+                        format!("{} needs {} with connector '{}': {reason}", option.label(), needed.label(), m.id),
+                    );
+                }
+            }
+            OptionConstraint::CreatesActive { reason } => {
+                if conn.options.get(option) == Some(true) {
+                    p.error(
+                        where_,
+                        format!(
+                            "{} is not supported by connector '{}': {reason}. Disabled source users in scope are created active, with a warning",
+                            option.label(),
+                            m.id
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(action) = &conn.remove_user_action {
+        let where_ = format!("{at} › remove_user_action");
+        match parse_remove_action(action) {
+            None => p.error(where_, format!("'{action}' is not a remove-user action; use \"Disable\" or \"Delete\"")),
+            Some(a) if !m.remove_user.supported.contains(&a) => {
+                let supported: Vec<String> = m.remove_user.supported.iter().map(|a| a.to_string()).collect();
+                let notes = if m.remove_user.notes.is_empty() { String::new() } else { format!(" ({})", m.remove_user.notes) };
+                p.error(
+                    where_,
+                    format!("connector '{}' cannot {a} users; it supports only {}{notes}", m.id, supported.join(", ")),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// `Disable` / `Delete`, case-insensitively.
+pub fn parse_remove_action(s: &str) -> Option<RemoveUserAction> {
+    match s.to_ascii_lowercase().as_str() {
+        "disable" => Some(RemoveUserAction::Disable),
+        "delete" => Some(RemoveUserAction::Delete),
+        _ => None,
+    }
+}
+
+fn check_channel(conn: &ConnectionConfig, ch: &ChannelConfig, m: &Manifest, at: &str, p: &mut Problems) {
+    if ch.max_threads == 0 {
+        p.error(format!("{at} › max_threads"), "must be at least 1");
+    }
+    if ch.timeout == 0 {
+        p.error(format!("{at} › timeout"), "must be at least 1 second");
+    }
+    if ch.groups && !m.supports(provisio_core::manifest::Capability::GroupCreate) {
+        p.error(format!("{at} › groups"), format!("connector '{}' does not provision groups", m.id));
+    }
+    check_source(&ch.source, &format!("{at} › source"), p);
+
+    // Mapping: known fields, required fields, expressions.
+    let custom: BTreeMap<&str, bool> = conn.custom_attributes.iter().map(|c| (c.name.as_str(), c.multi_valued)).collect();
+    let mut mapped = BTreeSet::new();
+    for (i, field) in ch.mapping.iter().enumerate() {
+        let where_ = format!("{at} › mapping[{i}] '{}'", field.field);
+        match m.attribute(&field.field) {
+            Some(a) => {
+                mapped.insert(a.code.clone());
+            }
+            None if custom.contains_key(field.field.as_str()) => {}
+            None => {
+                let names = m.attributes.iter().map(|a| a.code.as_str()).chain(custom.keys().copied());
+                let hint = closest(&field.field, names).map(|c| format!("; did you mean '{c}'?")).unwrap_or_default();
+                p.error(where_, format!("connector '{}' has no attribute '{}'{hint}", m.id, field.field));
+            }
+        }
+    }
+    for a in m.attributes.iter().filter(|a| a.required) {
+        if !mapped.contains(&a.code) {
+            p.error(format!("{at} › mapping"), format!("required attribute '{}' is not mapped", a.code));
+        }
+    }
+    for c in conn.custom_attributes.iter().filter(|c| c.required) {
+        if !ch.mapping.iter().any(|f| f.field == c.name) {
+            p.error(format!("{at} › mapping"), format!("required custom attribute '{}' is not mapped", c.name));
+        }
+    }
+    let multi = |code: &str| m.attribute(code).map(|a| a.multi_valued).or_else(|| custom.get(code).copied()).unwrap_or(false);
+    if let Err(errors) = provisio_mapping::MappingSet::compile(&ch.mapping, &multi) {
+        for e in errors {
+            p.error(format!("{at} › mapping"), e.to_string());
+        }
+    }
+}
+
+fn check_source(source: &SourceConfig, at: &str, p: &mut Problems) {
+    match source {
+        SourceConfig::File(f) => {
+            if !f.path.is_file() {
+                p.error(format!("{at}.path"), format!("{} does not exist or is not a file", f.path.display()));
+            }
+            for (name, filter) in [("user_filter", &f.user_filter), ("group_filter", &f.group_filter)] {
+                if let Some(filter) = filter
+                    && let Err(e) = filter.parse::<provisio_source::Filter>()
+                {
+                    p.error(format!("{at}.{name}"), format!("{filter:?} is not a valid LDAP filter: {e}"));
+                }
+            }
+            if f.user_filter.is_some() && f.user_group_dn.is_some() {
+                p.error(format!("{at}"), "set either user_filter or user_group_dn, not both");
+            }
+            if f.group_filter.is_some() && f.group_dn.is_some() {
+                p.error(format!("{at}"), "set either group_filter or group_dn, not both");
+            }
+            if let Some(status) = &f.account_status {
+                let statuses: Vec<&str> = match status {
+                    super::AccountStatusConfig::Flag { when_equal, default, .. } => vec![when_equal, default],
+                    super::AccountStatusConfig::ActiveDirectory { default, .. } => vec![default],
+                };
+                for s in statuses {
+                    if s != "enabled" && s != "disabled" {
+                        p.error(format!("{at}.account_status"), format!("'{s}' must be \"enabled\" or \"disabled\""));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,318 @@
+//! The configuration file (TOML): engine settings and connections with their
+//! channels.
+//!
+//! ```toml
+//! [engine]
+//! state = "provisio-state.db"        # relative paths are relative to this file
+//! synchronization_frequency = 60     # seconds between cycles
+//!
+//! [[connection]]
+//! name = "sandbox"
+//! connector = "scim"
+//! settings = { scim_url = "http://127.0.0.1:8080/scim/v2", authentication_method = "oauth2_bearer_token", access_token = { env = "SANDBOX_TOKEN" } }
+//!
+//! [[connection.channel]]
+//! name = "people"
+//! source = { kind = "file", path = "directory.ldif", guid_attribute = "entryUUID" }
+//! mapping = [ { field = "userName", attributes = ["uid"] } ]
+//! ```
+//!
+//! The full reference is `docs/configuration.md`. This module reads and
+//! resolves the file (paths, secrets by reference); [`check`] validates it
+//! against the connectors' manifests.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub mod check;
+pub mod secret;
+
+pub use secret::SettingValue;
+
+/// Why a configuration file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default, rename = "connection")]
+    pub connections: Vec<ConnectionConfig>,
+    /// The file this configuration was read from (set by [`Config::load`]).
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// Engine-wide settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Extra connector directories (after --connector-dir and
+    /// PROVISIO_CONNECTOR_DIR, before the binary's own directory).
+    #[serde(default)]
+    pub connector_dirs: Vec<PathBuf>,
+    /// The SQLite state store.
+    #[serde(default = "default_state")]
+    pub state: PathBuf,
+    /// Seconds between provisioning cycles (PingFederate's Synchronization
+    /// Frequency; default 60).
+    #[serde(default = "default_frequency")]
+    pub synchronization_frequency: u64,
+    /// The audit log: one JSON line per provisioning event.
+    #[serde(default = "default_audit")]
+    pub audit_log: PathBuf,
+}
+
+fn default_state() -> PathBuf {
+    PathBuf::from("provisio-state.db")
+}
+fn default_frequency() -> u64 {
+    60
+}
+fn default_audit() -> PathBuf {
+    PathBuf::from("provisio-audit.log")
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            connector_dirs: Vec::new(),
+            state: default_state(),
+            synchronization_frequency: default_frequency(),
+            audit_log: default_audit(),
+        }
+    }
+}
+
+/// One SP connection: one target, reached through one connector.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    pub name: String,
+    /// Partner's Entity ID (free text, for the operator).
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// The connector id (`scim`, `contentful`, ...).
+    pub connector: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Target settings by the connector's setting names. Secrets are given
+    /// as `{ env = "NAME" }` or `{ file = "path" }`.
+    #[serde(default)]
+    pub settings: BTreeMap<String, SettingValue>,
+    /// Provisioning options; unset ones take the connector's defaults.
+    #[serde(default)]
+    pub options: OptionsConfig,
+    /// `Disable` or `Delete`; unset takes the connector's default.
+    #[serde(default)]
+    pub remove_user_action: Option<String>,
+    /// Custom SCIM attributes (spec a.4.6).
+    #[serde(default)]
+    pub custom_attributes: Vec<CustomAttribute>,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<ChannelConfig>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The four provisioning options, each optional.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsConfig {
+    pub user_create: Option<bool>,
+    pub user_update: Option<bool>,
+    pub user_disable_delete: Option<bool>,
+    pub provision_disabled_users: Option<bool>,
+}
+
+impl OptionsConfig {
+    pub fn get(&self, option: provisio_core::manifest::ProvisioningOption) -> Option<bool> {
+        use provisio_core::manifest::ProvisioningOption::*;
+        match option {
+            UserCreate => self.user_create,
+            UserUpdate => self.user_update,
+            UserDisableDelete => self.user_disable_delete,
+            ProvisionDisabledUsers => self.provision_disabled_users,
+        }
+    }
+}
+
+/// A custom SCIM attribute in an extension namespace (spec a.4.6).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomAttribute {
+    /// The field code used in mappings.
+    pub name: String,
+    /// Extension URN; default `urn:scim:schemas:extension:custom:1.0` for
+    /// SCIM 1.1 and `urn:ietf:params:scim:schemas:extension:custom:2.0:User`
+    /// for 2.0.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub multi_valued: bool,
+    /// Sub-attributes of a complex attribute (`type` is reserved).
+    #[serde(default)]
+    pub sub_attributes: Vec<String>,
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// One channel: a source, a scope and an attribute mapping feeding the
+/// connection's target.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Operations pushed to the target at once (default 1).
+    #[serde(default = "one")]
+    pub max_threads: usize,
+    /// Seconds allowed for one user or group operation (default 60).
+    #[serde(default = "sixty")]
+    pub timeout: u64,
+    pub source: SourceConfig,
+    #[serde(default)]
+    pub mapping: Vec<provisio_mapping::FieldMapping>,
+    /// Provision groups in scope (connectors that support groups).
+    #[serde(default)]
+    pub groups: bool,
+}
+
+fn one() -> usize {
+    1
+}
+fn sixty() -> u64 {
+    60
+}
+
+/// Where a channel reads identities.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// An LDIF, CSV or JSON file.
+    File(FileSource),
+}
+
+/// The embedded file source's settings (see `docs/configuration.md`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub base_dn: Option<String>,
+    #[serde(default = "default_guid")]
+    pub guid_attribute: String,
+    #[serde(default)]
+    pub guid_binary: bool,
+    #[serde(default = "default_user_class")]
+    pub user_object_class: String,
+    #[serde(default = "default_group_class")]
+    pub group_object_class: String,
+    #[serde(default)]
+    pub user_filter: Option<String>,
+    #[serde(default)]
+    pub user_group_dn: Option<String>,
+    #[serde(default)]
+    pub nested: bool,
+    #[serde(default)]
+    pub group_filter: Option<String>,
+    #[serde(default)]
+    pub group_dn: Option<String>,
+    #[serde(default = "default_member")]
+    pub member_attribute: String,
+    #[serde(default)]
+    pub member_of_attribute: Option<String>,
+    #[serde(default)]
+    pub account_status: Option<AccountStatusConfig>,
+}
+
+fn default_guid() -> String {
+    "entryUUID".into()
+}
+fn default_user_class() -> String {
+    "inetOrgPerson".into()
+}
+fn default_group_class() -> String {
+    "groupOfNames".into()
+}
+fn default_member() -> String {
+    "member".into()
+}
+
+/// How a source entry's enabled/disabled status is read.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "algorithm", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AccountStatusConfig {
+    /// A flag attribute: when its value equals `value`, the account is
+    /// `when_equal` (`enabled` or `disabled`); when absent, `default`.
+    Flag {
+        attribute: String,
+        value: String,
+        when_equal: String,
+        #[serde(default = "enabled")]
+        default: String,
+    },
+    /// Active Directory `userAccountControl`: bit 0x2 set means disabled.
+    ActiveDirectory {
+        #[serde(default = "uac")]
+        attribute: String,
+        #[serde(default = "enabled")]
+        default: String,
+    },
+}
+
+fn enabled() -> String {
+    "enabled".into()
+}
+fn uac() -> String {
+    "userAccountControl".into()
+}
+
+impl Config {
+    /// Read and parse `path`. Relative paths inside are resolved against the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
+        config.file = path.to_owned();
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut config.engine.state);
+        resolve(&mut config.engine.audit_log);
+        config.engine.connector_dirs.iter_mut().for_each(resolve);
+        for connection in &mut config.connections {
+            for value in connection.settings.values_mut() {
+                value.resolve_paths(&base);
+            }
+            for channel in &mut connection.channels {
+                match &mut channel.source {
+                    SourceConfig::File(file) => resolve(&mut file.path),
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn connection(&self, name: &str) -> Option<&ConnectionConfig> {
+        self.connections.iter().find(|c| c.name == name)
+    }
+}

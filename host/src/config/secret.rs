@@ -1,0 +1,114 @@
+//! Setting values, and secrets given by reference.
+//!
+//! A setting is a plain TOML value, or a reference that keeps the secret out
+//! of the file:
+//!
+//! ```toml
+//! access_token = { env = "SCIM_TOKEN" }          # an environment variable
+//! basic_password = { file = "/run/secrets/pw" }  # a file's contents (one trailing newline removed)
+//! ```
+//!
+//! References are resolved only when a connection is opened, and resolved
+//! secret values are registered with the [`Redactor`](crate::redact::Redactor)
+//! so they never reach a log line or output.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One setting's value as written in the configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    /// `{ env = "NAME" }`
+    Env { env: String },
+    /// `{ file = "path" }`
+    File { file: PathBuf },
+    /// Written inline.
+    Plain(serde_json::Value),
+}
+
+/// Why a reference could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("environment variable {0} is not set; export it, or point the setting at a file with {{ file = \"...\" }}")]
+    MissingEnv(String),
+    #[error("cannot read {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+impl SettingValue {
+    /// Whether the value is given by reference rather than inline.
+    pub fn is_reference(&self) -> bool {
+        !matches!(self, SettingValue::Plain(_))
+    }
+
+    /// Resolve to the value the connector receives.
+    pub fn resolve(&self) -> Result<serde_json::Value, ResolveError> {
+        match self {
+            SettingValue::Plain(v) => Ok(v.clone()),
+            SettingValue::Env { env } => std::env::var(env)
+                .map(serde_json::Value::String)
+                .map_err(|_| ResolveError::MissingEnv(env.clone())),
+            SettingValue::File { file } => read_text(file).map(serde_json::Value::String),
+        }
+    }
+
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
+        if let SettingValue::File { file } = self
+            && file.is_relative()
+        {
+            *file = base.join(&*file);
+        }
+    }
+}
+
+/// Read a file as text, removing one trailing newline.
+pub fn read_text(path: &Path) -> Result<String, ResolveError> {
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| ResolveError::File { path: path.display().to_string(), reason: e.to_string() })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct T {
+        v: SettingValue,
+    }
+
+    fn parse(s: &str) -> SettingValue {
+        toml::from_str::<T>(s).unwrap().v
+    }
+
+    #[test]
+    fn plain_env_and_file_forms() {
+        assert_eq!(parse("v = \"x\""), SettingValue::Plain("x".into()));
+        assert_eq!(parse("v = 5"), SettingValue::Plain(5.into()));
+        assert_eq!(parse("v = { env = \"A\" }"), SettingValue::Env { env: "A".into() });
+        assert_eq!(parse("v = { file = \"p\" }"), SettingValue::File { file: "p".into() });
+    }
+
+    #[test]
+    fn missing_env_says_what_to_do() {
+        let err = SettingValue::Env { env: "PROVISIO_TEST_SURELY_UNSET".into() }.resolve().unwrap_err();
+        assert!(err.to_string().contains("PROVISIO_TEST_SURELY_UNSET is not set"));
+    }
+
+    #[test]
+    fn file_reference_drops_one_newline() {
+        let dir = std::env::temp_dir().join(format!("provisio-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s");
+        std::fs::write(&f, "hunter2\n").unwrap();
+        assert_eq!(SettingValue::File { file: f }.resolve().unwrap(), serde_json::Value::String("hunter2".into()));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

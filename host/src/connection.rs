@@ -1,0 +1,140 @@
+//! An opened connection: the connector library's instance for one
+//! configured connection, with typed operations and a timeout on each.
+//!
+//! Opening resolves the settings (defaults, secrets by reference, files read
+//! for `file` settings), registers every secret with the redactor, and calls
+//! the plugin's `open` across the boundary.
+
+use provisio_core::connector::ConnectorConfig;
+use provisio_core::error::{ConnectorError, ErrorKind};
+use provisio_core::ffi::{self, FfiConnectorBox};
+use provisio_core::manifest::{AttributeSpec, Manifest, ProvisioningOption, ProvisioningOptions, SettingKind};
+use provisio_core::ops::*;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::check::parse_remove_action;
+use crate::config::{ConnectionConfig, secret};
+use crate::loader::LoadedConnector;
+use crate::redact::Redactor;
+use crate::runtime::Services;
+
+/// One connection's live connector.
+pub struct Connection {
+    pub name: String,
+    pub manifest: Manifest,
+    pub config: ConnectorConfig,
+    connector: FfiConnectorBox,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("name", &self.name).field("connector", &self.manifest.id).finish()
+    }
+}
+
+/// The configuration a connector is opened with: settings with defaults and
+/// resolved references, options with defaults, the remove-user action and
+/// the custom attributes.
+pub fn connector_config(
+    conn: &ConnectionConfig,
+    manifest: &Manifest,
+    redactor: &Redactor,
+) -> Result<ConnectorConfig, ConnectorError> {
+    let mut settings = BTreeMap::new();
+    for spec in &manifest.settings {
+        if let Some(d) = &spec.default {
+            settings.insert(spec.name.clone(), d.clone());
+        }
+    }
+    for (name, value) in &conn.settings {
+        let spec = manifest.setting(name);
+        let mut resolved = value.resolve().map_err(|e| {
+            ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name))
+        })?;
+        if let (Some(spec), Some(path)) = (spec, resolved.as_str())
+            && spec.kind == SettingKind::File
+        {
+            let text = secret::read_text(std::path::Path::new(path)).map_err(|e| {
+                ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name))
+            })?;
+            resolved = serde_json::Value::String(text);
+        }
+        if spec.is_some_and(|s| s.secret)
+            && let Some(s) = resolved.as_str()
+        {
+            redactor.add(s);
+        }
+        settings.insert(name.clone(), resolved);
+    }
+    let option = |o: ProvisioningOption| conn.options.get(o).unwrap_or(manifest.options.get(o).default);
+    let options = ProvisioningOptions {
+        user_create: option(ProvisioningOption::UserCreate),
+        user_update: option(ProvisioningOption::UserUpdate),
+        user_disable_delete: option(ProvisioningOption::UserDisableDelete),
+        provision_disabled_users: option(ProvisioningOption::ProvisionDisabledUsers),
+    };
+    let remove_user_action = match &conn.remove_user_action {
+        Some(a) => parse_remove_action(a)
+            .ok_or_else(|| ConnectorError::config(format!("connection '{}': remove_user_action '{a}' is not Disable or Delete", conn.name)))?,
+        None => manifest.remove_user.default,
+    };
+    let extra_attributes = conn
+        .custom_attributes
+        .iter()
+        .map(|c| {
+            let namespace = c.namespace.clone().unwrap_or_else(|| "urn:ietf:params:scim:schemas:extension:custom:2.0:User".into());
+            let mut spec = AttributeSpec::new(&c.name, &format!("{namespace}:{}", c.name));
+            spec.multi_valued = c.multi_valued;
+            spec.required = c.required;
+            if !c.sub_attributes.is_empty() {
+                spec.notes = format!("sub-attributes: {}", c.sub_attributes.join(", "));
+            }
+            spec
+        })
+        .collect();
+    Ok(ConnectorConfig { connection: conn.name.clone(), settings, options, remove_user_action, extra_attributes })
+}
+
+impl Connection {
+    /// Open `loaded`'s connector for `conn`.
+    pub fn open(
+        conn: &ConnectionConfig,
+        loaded: &LoadedConnector,
+        redactor: &Redactor,
+        client: reqwest::Client,
+    ) -> Result<Connection, ConnectorError> {
+        let config = connector_config(conn, &loaded.manifest, redactor)?;
+        let services = Services {
+            client,
+            redactor: redactor.clone(),
+            label: format!("{} ({})", conn.name, loaded.manifest.id),
+        };
+        let connector = ffi::remote::open(loaded.root(), &loaded.manifest.id, &config, Arc::new(services))
+            .map_err(|e| e.context(format!("connection '{}': opening connector '{}'", conn.name, loaded.manifest.id)))?;
+        Ok(Connection { name: conn.name.clone(), manifest: loaded.manifest.clone(), config, connector })
+    }
+
+    /// Run `operation`, cut at `timeout`, and decode its typed answer.
+    pub async fn call<T: DeserializeOwned>(&self, operation: Operation, timeout: Duration) -> Result<T, ConnectorError> {
+        let name = operation.name();
+        let value = match tokio::time::timeout(timeout, ffi::remote::invoke(&self.connector, &operation)).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(ConnectorError::new(
+                    ErrorKind::Timeout,
+                    format!("'{name}' did not finish within {} s (the channel's timeout)", timeout.as_secs()),
+                ));
+            }
+        };
+        serde_json::from_value(value).map_err(|e| {
+            ConnectorError::protocol(format!("connector '{}' answered '{name}' with an unexpected shape: {e}", self.manifest.id))
+        })
+    }
+
+    pub async fn test_connection(&self, timeout: Duration) -> Result<ConnectionReport, ConnectorError> {
+        self.call(Operation::TestConnection, timeout).await
+    }
+}

@@ -1,0 +1,288 @@
+//! One provisioning cycle of one channel (spec a.6): read the source,
+//! decide every user, push the differences through the connector at most
+//! Max Threads at a time, and record the results in the state store and the
+//! audit log.
+//!
+//! A source that cannot be read stops the channel's cycle before anything
+//! is decided, so a failed read never deprovisions anyone. A failing user is
+//! marked dirty and retried next cycle; it never aborts the cycle.
+
+use futures_util::StreamExt as _;
+use provisio_core::manifest::Manifest;
+use provisio_mapping::MappingSet;
+use provisio_state::{ChannelKey, CycleSummary, StateStore};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use super::audit::{Audit, AuditEvent, now_rfc3339, now_unix};
+use super::decide::{Decision, Policy};
+use super::source::read_source;
+use super::users::{Event, MappingContext, Outcome, Work, execute, plan_users};
+use crate::config::{ChannelConfig, ConnectionConfig};
+use crate::connection::Connection;
+use crate::redact::Redactor;
+
+/// What one channel's cycle did, for the summary table and `plan`.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelReport {
+    pub connection: String,
+    pub channel: String,
+    pub summary: CycleSummary,
+    /// Users that failed, with the reason (redacted).
+    pub failures: Vec<(String, String)>,
+    /// Warnings (suppressed actions, mapping fallbacks).
+    pub warnings: Vec<String>,
+    /// In a dry run: per user what would happen and why.
+    pub plan: Vec<PlanRow>,
+}
+
+/// One row of `provisio plan`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanRow {
+    pub user: String,
+    pub source_id: String,
+    pub action: String,
+    pub why: String,
+}
+
+/// The field holding the Unique User Identifier: the connection's
+/// `unique_user_identifier` setting when the connector has one (`userName`,
+/// `workEmail`), else the first required attribute of the catalogue.
+pub fn identifier_field(conn: &Connection) -> String {
+    if let Some(v) = conn.config.settings.get("unique_user_identifier").and_then(|v| v.as_str())
+        && let Some(a) = conn.manifest.attribute(v)
+    {
+        return a.code.clone();
+    }
+    conn.manifest.attributes.iter().find(|a| a.required).map(|a| a.code.clone()).unwrap_or_else(|| "userName".into())
+}
+
+/// Compile a channel's mapping against the connector's catalogue.
+pub fn compile_mapping(conn_cfg: &ConnectionConfig, ch: &ChannelConfig, m: &Manifest) -> Result<MappingSet, String> {
+    let multi = |code: &str| {
+        m.attribute(code)
+            .map(|a| a.multi_valued)
+            .or_else(|| conn_cfg.custom_attributes.iter().find(|c| c.name == code).map(|c| c.multi_valued))
+            .unwrap_or(false)
+    };
+    // Canonical codes: an alias in the configuration maps to the catalogue's code.
+    let mut fields = ch.mapping.clone();
+    for f in &mut fields {
+        if let Some(a) = m.attribute(&f.field) {
+            f.field = a.code.clone();
+        }
+    }
+    MappingSet::compile(&fields, &multi).map_err(|errors| {
+        errors.iter().map(|e| format!("channel '{}': {e}", ch.name)).collect::<Vec<_>>().join("\n")
+    })
+}
+
+/// Everything a channel cycle needs.
+pub struct ChannelRun<'a> {
+    pub conn: &'a Connection,
+    pub conn_cfg: &'a ConnectionConfig,
+    pub channel: &'a ChannelConfig,
+    pub store: &'a StateStore,
+    pub audit: &'a Audit,
+    pub redactor: &'a Redactor,
+    pub hash_key: &'a [u8],
+    pub dry_run: bool,
+    /// Restrict the cycle to one source user (by GUID): `provision --user`.
+    pub only: Option<String>,
+    pub progress: bool,
+}
+
+impl ChannelRun<'_> {
+    /// Run the cycle. Errors that stop the whole channel (source unreadable,
+    /// mapping broken, state store failing) come back in `summary.error`.
+    pub async fn run(&self) -> ChannelReport {
+        let started = Instant::now();
+        let mut report = ChannelReport {
+            connection: self.conn.name.clone(),
+            channel: self.channel.name.clone(),
+            ..ChannelReport::default()
+        };
+        if let Err(e) = self.run_inner(&mut report).await {
+            report.summary.error = Some(self.redactor.redact(&e));
+        }
+        report.summary.duration_ms = started.elapsed().as_millis() as u64;
+        report
+    }
+
+    async fn run_inner(&self, report: &mut ChannelReport) -> Result<(), String> {
+        let snapshot = read_source(&self.channel.source).map_err(|e| format!("source: {e}; nothing was changed"))?;
+        let mapping = compile_mapping(self.conn_cfg, self.channel, &self.conn.manifest)?;
+        let ctx = MappingContext {
+            mapping: &mapping,
+            create_only: mapping.create_only_fields(),
+            identifier_field: identifier_field(self.conn),
+            hash_key: self.hash_key,
+        };
+        let policy = Policy::new(
+            self.conn.config.options,
+            self.conn.config.remove_user_action,
+            &self.conn.manifest.options.provision_disabled_users.constraint,
+        );
+        let key = self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?;
+        let state = self.store.users(key).map_err(|e| e.to_string())?;
+
+        let mut users = snapshot.users;
+        let mut state = state;
+        if let Some(guid) = &self.only {
+            users.retain(|u| &u.guid == guid);
+            state.retain(|g, _| g == guid);
+        }
+        let work = plan_users(&ctx, &users, &state, &policy);
+        for w in &work {
+            for warning in &w.warnings {
+                report.warnings.push(format!("user {}: {warning}", w.unique_id));
+            }
+        }
+
+        if self.dry_run {
+            report.plan = self.dry_run_rows(&work, &policy).await;
+            return Ok(());
+        }
+
+        let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
+        let timeout = Duration::from_secs(self.channel.timeout);
+        let create_only = ctx.create_only.clone();
+        let bar = self.progress_bar(work.iter().filter(|w| w.decision != Decision::Nothing).count());
+        let active: Vec<Work> = work.into_iter().filter(|w| w.decision != Decision::Nothing).collect();
+        let mut results = futures_util::stream::iter(active)
+            .map(|w| {
+                let policy = &policy;
+                let create_only = &create_only;
+                async move { execute(self.conn, w, policy, create_only, timeout, now_unix()).await }
+            })
+            .buffer_unordered(self.channel.max_threads.max(1));
+        while let Some(outcome) = results.next().await {
+            self.record(key, cycle.get(), &outcome, report)?;
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        self.store.finish_cycle(key, cycle, &report.summary, now_unix()).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    fn progress_bar(&self, len: usize) -> Option<indicatif::ProgressBar> {
+        if !self.progress || len < 50 {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(len as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} users, {per_sec}, eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{}/{}", self.conn.name, self.channel.name));
+        Some(bar)
+    }
+
+    /// Write one outcome to the state store, the audit log and the report.
+    fn record(&self, key: ChannelKey, cycle: i64, o: &Outcome, report: &mut ChannelReport) -> Result<(), String> {
+        let s = &mut report.summary;
+        match &o.event {
+            Event::Created => s.created += 1,
+            Event::Linked => s.linked += 1,
+            Event::Updated => s.updated += 1,
+            Event::Disabled => s.disabled += 1,
+            Event::Enabled => s.enabled += 1,
+            Event::Deleted => s.deleted += 1,
+            Event::Unchanged => {}
+            Event::Skipped(why) => {
+                s.skipped += 1;
+                let message = format!("user {}: {why}", o.work.unique_id);
+                tracing::warn!(connection = %self.conn.name, channel = %self.channel.name, "{message}");
+                report.warnings.push(message);
+            }
+            Event::Failed(e) => {
+                s.failed += 1;
+                let message = self.redactor.redact(&e.to_string());
+                tracing::warn!(connection = %self.conn.name, channel = %self.channel.name, user = %o.work.unique_id, "{message}");
+                report.failures.push((o.work.unique_id.clone(), message));
+            }
+        }
+        match &o.new_state {
+            Some(state) => self.store.upsert_user(key, state).map_err(|e| e.to_string())?,
+            None => self.store.remove_user(key, &o.work.guid).map_err(|e| e.to_string())?,
+        }
+        if o.event != Event::Unchanged {
+            let target_id = o.new_state.as_ref().and_then(|s| s.target_id.as_deref()).or(o.work.state.as_ref().and_then(|s| s.target_id.as_deref()));
+            let (ok, cause) = match &o.event {
+                Event::Failed(e) => (false, Some(e.to_string())),
+                Event::Skipped(why) => (true, Some(why.clone())),
+                _ => (true, None),
+            };
+            self.audit.record(AuditEvent {
+                time: now_rfc3339(),
+                cycle_id: cycle,
+                connection: &self.conn.name,
+                channel: &self.channel.name,
+                event_type: o.event.audit_type(&o.work.decision),
+                source_id: &o.work.guid,
+                target_id,
+                is_success: ok,
+                non_success_cause: cause,
+            });
+        }
+        Ok(())
+    }
+
+    /// What each user would get, looking users up (read-only) to tell a
+    /// link from a create.
+    async fn dry_run_rows(&self, work: &[Work], policy: &Policy) -> Vec<PlanRow> {
+        let timeout = Duration::from_secs(self.channel.timeout);
+        let mut rows = Vec::with_capacity(work.len());
+        for w in work {
+            let (action, why) = match &w.decision {
+                Decision::Nothing => ("none".to_owned(), "in step with the target".to_owned()),
+                Decision::Skip { reason } => ("skip".to_owned(), (*reason).to_owned()),
+                Decision::Suppressed { action, option } => ("skip".to_owned(), format!("{action} needed, but {option} is cleared")),
+                Decision::Update => ("update".to_owned(), if w.state.as_ref().is_some_and(|s| s.dirty) { "the last push failed; retry".to_owned() } else { "mapped attributes changed".to_owned() }),
+                Decision::Enable => ("re-enable".to_owned(), "enabled and in scope again".to_owned()),
+                Decision::Deprovision(a) => (
+                    a.to_string().to_lowercase(),
+                    if w.record.is_none() { format!("left the scope or was deleted; Remove User Action is {a}") } else { format!("disabled in the source; Remove User Action is {a}") },
+                ),
+                Decision::Provision { active } => {
+                    let state = if *active { "active" } else { "disabled" };
+                    match self.conn.call::<Option<provisio_core::ops::TargetUser>>(
+                        provisio_core::ops::Operation::FindUser { unique_id: w.unique_id.clone() },
+                        timeout,
+                    ).await {
+                        Ok(Some(t)) => ("link".to_owned(), format!("an account with this identifier exists at the target (id {})", t.id)),
+                        Ok(None) if policy.options.user_create => ("create".to_owned(), format!("new in scope; created {state}")),
+                        Ok(None) => ("skip".to_owned(), "create needed, but User Create is cleared".to_owned()),
+                        Err(e) => ("unknown".to_owned(), format!("lookup failed: {}", self.redactor.redact(&e.to_string()))),
+                    }
+                }
+            };
+            rows.push(PlanRow { user: w.unique_id.clone(), source_id: w.guid.clone(), action, why });
+        }
+        rows
+    }
+}
+
+/// Sum of several channel summaries.
+pub fn total(reports: &[ChannelReport]) -> CycleSummary {
+    let mut t = CycleSummary::default();
+    for r in reports {
+        let s = &r.summary;
+        t.created += s.created;
+        t.linked += s.linked;
+        t.updated += s.updated;
+        t.disabled += s.disabled;
+        t.enabled += s.enabled;
+        t.deleted += s.deleted;
+        t.skipped += s.skipped;
+        t.failed += s.failed;
+        t.duration_ms = t.duration_ms.max(s.duration_ms);
+    }
+    t
+}
+

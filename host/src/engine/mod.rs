@@ -1,0 +1,204 @@
+//! The provisioning engine: source → mapping → plan (diff against state) →
+//! execute through connectors → state + audit.
+//!
+//! [`Engine`] holds what lives for a whole run: the configuration, the
+//! loaded connectors, the redactor, one tokio runtime and one HTTP client.
+//! A cycle ([`Engine::cycle`]) checks each active connection's credentials
+//! (the activation check: a connection whose check fails is not synced),
+//! then runs each active channel ([`cycle::ChannelRun`]).
+
+pub mod audit;
+pub mod cycle;
+pub mod decide;
+pub mod source;
+pub mod users;
+
+use provisio_core::error::ConnectorError;
+use provisio_core::ops::ConnectionReport;
+use provisio_state::StateStore;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::check::{CheckContext, Problem, check};
+use crate::config::{Config, ConnectionConfig};
+use crate::connection::Connection;
+use crate::loader::LoadReport;
+use crate::redact::Redactor;
+use audit::Audit;
+use cycle::{ChannelReport, ChannelRun};
+
+/// How long the activation check may take.
+pub const ACTIVATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A run of the engine.
+pub struct Engine {
+    pub config: Config,
+    pub connectors: LoadReport,
+    pub redactor: Redactor,
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+/// Options of one cycle.
+#[derive(Debug, Clone, Default)]
+pub struct CycleOptions {
+    /// Decide and report, but write nothing to the target or the state.
+    pub dry_run: bool,
+    /// Only this channel (`connection/channel` or `channel`).
+    pub channel: Option<String>,
+    /// Only this source user (GUID), for `provision --user`.
+    pub user: Option<String>,
+    /// Show progress bars (on a terminal).
+    pub progress: bool,
+}
+
+impl Engine {
+    pub fn new(config: Config, connectors: LoadReport) -> Result<Engine, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("provisio")
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        let max_timeout = config
+            .connections
+            .iter()
+            .flat_map(|c| c.channels.iter().map(|ch| ch.timeout))
+            .max()
+            .unwrap_or(60)
+            .max(ACTIVATION_TIMEOUT.as_secs());
+        let client = crate::runtime::http_client(Duration::from_secs(max_timeout))
+            .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
+        Ok(Engine { config, connectors, redactor: Redactor::new(), runtime, client })
+    }
+
+    /// Run a future on the engine's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// `config check` against the loaded manifests and, when given, the state.
+    pub fn check(&self, store: Option<&StateStore>) -> Vec<Problem> {
+        let recorded = |name: &str| store.and_then(|s| s.connection_identifier(name).ok().flatten());
+        check(&self.config, &CheckContext { connectors: &self.connectors, recorded_identifier: &recorded })
+    }
+
+    /// Open a connection's connector.
+    pub fn open(&self, conn: &ConnectionConfig) -> Result<Connection, ConnectorError> {
+        let loaded = self.connectors.get(&conn.connector).ok_or_else(|| {
+            ConnectorError::config(format!("connection '{}': connector '{}' is not loaded", conn.name, conn.connector))
+        })?;
+        // reqwest needs the runtime's context when it builds connections.
+        let _guard = self.runtime.enter();
+        Connection::open(conn, loaded, &self.redactor, self.client.clone())
+    }
+
+    /// The activation check of one connection.
+    pub fn test_connection(&self, conn: &ConnectionConfig) -> Result<ConnectionReport, ConnectorError> {
+        let connection = self.open(conn)?;
+        self.block_on(connection.test_connection(ACTIVATION_TIMEOUT))
+    }
+
+    /// The key that makes stored attribute hashes unguessable: kept beside
+    /// the state store, never in it, created on first use.
+    pub fn hash_key(state: &Path) -> Result<Vec<u8>, String> {
+        let path = state.with_extension("key");
+        match std::fs::read(&path) {
+            Ok(key) if key.len() >= 32 => Ok(key),
+            _ => {
+                let mut key = vec![0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| format!("cannot make a hash key: {e}"))?;
+                write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                Ok(key)
+            }
+        }
+    }
+
+    /// One cycle over every active connection and channel.
+    pub fn cycle(&self, store: &StateStore, audit: &Audit, options: &CycleOptions) -> Vec<ChannelReport> {
+        let hash_key = match Self::hash_key(&self.config.engine.state) {
+            Ok(k) => k,
+            Err(e) => {
+                return vec![ChannelReport {
+                    connection: "*".into(),
+                    channel: "*".into(),
+                    summary: provisio_state::CycleSummary { error: Some(e), ..Default::default() },
+                    ..Default::default()
+                }];
+            }
+        };
+        let mut reports = Vec::new();
+        for conn_cfg in self.config.connections.iter().filter(|c| c.active) {
+            let channels: Vec<_> = conn_cfg
+                .channels
+                .iter()
+                .filter(|ch| ch.active)
+                .filter(|ch| match &options.channel {
+                    None => true,
+                    Some(sel) => sel == &ch.name || *sel == format!("{}/{}", conn_cfg.name, ch.name),
+                })
+                .collect();
+            if channels.is_empty() {
+                continue;
+            }
+            let failed = |error: String| {
+                channels
+                    .iter()
+                    .map(|ch| ChannelReport {
+                        connection: conn_cfg.name.clone(),
+                        channel: ch.name.clone(),
+                        summary: provisio_state::CycleSummary { error: Some(error.clone()), ..Default::default() },
+                        ..Default::default()
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let connection = match self.open(conn_cfg) {
+                Ok(c) => c,
+                Err(e) => {
+                    reports.extend(failed(self.redactor.redact(&e.to_string())));
+                    continue;
+                }
+            };
+            // The activation check: credentials against the target first.
+            if let Err(e) = self.block_on(connection.test_connection(ACTIVATION_TIMEOUT)) {
+                let error = format!("activation check failed, connection not synced: {}", self.redactor.redact(&e.to_string()));
+                reports.extend(failed(error));
+                continue;
+            }
+            if !options.dry_run
+                && let Some(identifier) = crate::config::check::unique_identifier(conn_cfg, &connection.manifest)
+                && let Err(e) = store.set_connection_identifier(&conn_cfg.name, &identifier)
+            {
+                reports.extend(failed(e.to_string()));
+                continue;
+            }
+            for ch in channels {
+                let run = ChannelRun {
+                    conn: &connection,
+                    conn_cfg,
+                    channel: ch,
+                    store,
+                    audit,
+                    redactor: &self.redactor,
+                    hash_key: &hash_key,
+                    dry_run: options.dry_run,
+                    only: options.user.clone(),
+                    progress: options.progress,
+                };
+                reports.push(self.block_on(run.run()));
+            }
+        }
+        reports
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}

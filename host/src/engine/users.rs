@@ -1,0 +1,373 @@
+//! Users in one cycle: turn the source snapshot and the state into work
+//! items ([`plan_users`]), and carry one work item out against the target
+//! ([`execute`]).
+//!
+//! Planning is pure (it reads the snapshot and the state); executing talks
+//! to the connector and answers an [`Outcome`] that the cycle writes to the
+//! state store and the audit log. Work items of a channel run concurrently,
+//! at most Max Threads at a time.
+
+use provisio_core::error::{ConnectorError, ErrorKind};
+use provisio_core::manifest::{Capability, RemoveUserAction};
+use provisio_core::ops::{Operation, TargetUser, UserRecord};
+use provisio_mapping::{Mapped, MappingSet};
+use provisio_source::{SourceUser, Status};
+use provisio_state::{Deprovision, UserState, UserStatus};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use super::decide::{Decision, Known, Policy, Source, decide};
+use crate::connection::Connection;
+
+/// One user's work this cycle.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub guid: String,
+    /// The Unique User Identifier's value (for lookups and messages).
+    pub unique_id: String,
+    pub decision: Decision,
+    /// The record to push (None for users gone from the source).
+    pub record: Option<UserRecord>,
+    /// The hash of what the record pushes on update.
+    pub hash: String,
+    pub state: Option<UserState>,
+    /// Warnings from mapping (field names only, never values).
+    pub warnings: Vec<String>,
+}
+
+/// Where a user's state says it stands, for [`decide`].
+pub fn known(state: Option<&UserState>) -> Known {
+    match state {
+        None => Known::Unknown,
+        Some(s) if s.target_id.is_none() => Known::Unknown,
+        Some(s) => match s.status {
+            UserStatus::Active => Known::Active,
+            UserStatus::Disabled | UserStatus::Deprovisioned(Deprovision::Disabled) => Known::Disabled,
+            UserStatus::Pending => Known::Active,
+            UserStatus::Deprovisioned(Deprovision::Deleted) => Known::Unknown,
+        },
+    }
+}
+
+/// What the cycle needs to map users.
+pub struct MappingContext<'a> {
+    pub mapping: &'a MappingSet,
+    pub create_only: BTreeSet<String>,
+    /// The field that holds the Unique User Identifier (`userName`, ...).
+    pub identifier_field: String,
+    pub hash_key: &'a [u8],
+}
+
+/// Map one source user.
+pub fn map_user(ctx: &MappingContext<'_>, user: &SourceUser) -> (Mapped, String) {
+    let lookup = |name: &str| user.entry.get(name).map(|v| v.to_vec());
+    let mapped = ctx.mapping.apply(&lookup);
+    let unique_id = mapped.values.get(&ctx.identifier_field).and_then(|v| v.first()).unwrap_or_default().to_owned();
+    (mapped, unique_id)
+}
+
+/// Decide every user of the channel: those in the snapshot, and those the
+/// state knows that the snapshot no longer has.
+pub fn plan_users(
+    ctx: &MappingContext<'_>,
+    users: &[SourceUser],
+    state: &HashMap<String, UserState>,
+    policy: &Policy,
+) -> Vec<Work> {
+    let mut work = Vec::with_capacity(users.len());
+    let mut seen = std::collections::HashSet::with_capacity(users.len());
+    for user in users {
+        seen.insert(user.guid.as_str());
+        let (mapped, unique_id) = map_user(ctx, user);
+        let hash = mapped.update_hash(&ctx.create_only, ctx.hash_key);
+        let current = state.get(&user.guid);
+        let enabled = user.status == Status::Enabled;
+        let changed = current.is_none_or(|s| s.hash != hash);
+        let dirty = current.is_some_and(|s| s.dirty);
+        let decision = decide(Source::InScope { enabled, changed }, known(current), dirty, policy);
+        let record = UserRecord {
+            source_id: user.guid.clone(),
+            unique_id: unique_id.clone(),
+            active: enabled || policy.disabled_created_active,
+            attributes: mapped.values.clone(),
+            clear: mapped.clear.clone(),
+        };
+        work.push(Work {
+            guid: user.guid.clone(),
+            unique_id,
+            decision,
+            record: Some(record),
+            hash,
+            state: current.cloned(),
+            warnings: mapped.warnings.clone(),
+        });
+    }
+    let mut gone: Vec<&UserState> = state.values().filter(|s| !seen.contains(s.guid.as_str())).collect();
+    gone.sort_by(|a, b| a.guid.cmp(&b.guid));
+    for s in gone {
+        let decision = decide(Source::Gone, known(Some(s)), s.dirty, policy);
+        work.push(Work {
+            guid: s.guid.clone(),
+            unique_id: s.unique_id.clone(),
+            decision,
+            record: None,
+            hash: s.hash.clone(),
+            state: Some(s.clone()),
+            warnings: Vec::new(),
+        });
+    }
+    work
+}
+
+/// What happened to one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Created,
+    Linked,
+    Updated,
+    Disabled,
+    Enabled,
+    Deleted,
+    /// Nothing was needed.
+    Unchanged,
+    /// Not provisioned by design, or suppressed by a cleared option.
+    Skipped(String),
+    Failed(ConnectorError),
+}
+
+impl Event {
+    /// The audit log's event type.
+    pub fn audit_type(&self, decision: &Decision) -> &'static str {
+        match self {
+            Event::Created => "CREATE",
+            Event::Linked => "LINK",
+            Event::Updated => "UPDATE",
+            Event::Disabled => "DISABLE",
+            Event::Enabled => "ENABLE",
+            Event::Deleted => "DELETE",
+            Event::Unchanged => "NONE",
+            Event::Skipped(_) => "SKIP",
+            Event::Failed(_) => match decision {
+                Decision::Provision { .. } => "CREATE",
+                Decision::Update => "UPDATE",
+                Decision::Enable => "ENABLE",
+                Decision::Deprovision(RemoveUserAction::Disable) => "DISABLE",
+                Decision::Deprovision(RemoveUserAction::Delete) => "DELETE",
+                _ => "NONE",
+            },
+        }
+    }
+}
+
+/// The result of one work item: the event and the state to store
+/// (`None` removes the user from the state).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub work: Work,
+    pub event: Event,
+    pub new_state: Option<UserState>,
+}
+
+/// The record without create-only fields (what an update pushes).
+fn for_update(record: &UserRecord, create_only: &BTreeSet<String>) -> UserRecord {
+    let mut r = record.clone();
+    r.attributes.retain(|k, _| !create_only.contains(k));
+    r
+}
+
+/// Carry out one work item against the target.
+pub async fn execute(
+    conn: &Connection,
+    work: Work,
+    policy: &Policy,
+    create_only: &BTreeSet<String>,
+    timeout: Duration,
+    now: i64,
+) -> Outcome {
+    let base = work.state.clone().unwrap_or_else(|| UserState {
+        guid: work.guid.clone(),
+        unique_id: work.unique_id.clone(),
+        created_at: now,
+        ..UserState::default()
+    });
+    let result = run(conn, &work, policy, create_only, timeout).await;
+    let (event, new_state) = match result {
+        Ok((event, target_id, status)) => {
+            let new_state = match (&event, status) {
+                (Event::Deleted, _) => None,
+                (_, Some(status)) => Some(UserState {
+                    target_id: target_id.or(base.target_id.clone()),
+                    unique_id: work.unique_id.clone(),
+                    hash: if matches!(event, Event::Skipped(_)) { base.hash.clone() } else { work.hash.clone() },
+                    status,
+                    dirty: false,
+                    last_error: None,
+                    attempts: 0,
+                    updated_at: now,
+                    ..base.clone()
+                }),
+                (_, None) => work.state.clone(),
+            };
+            (event, new_state)
+        }
+        Err(err) => {
+            // A linked account that vanished at the target is looked up and
+            // provisioned again next cycle, not updated forever.
+            let vanished = err.kind == ErrorKind::NotFound && matches!(work.decision, Decision::Update | Decision::Enable);
+            let new_state = UserState {
+                target_id: if vanished { None } else { base.target_id.clone() },
+                status: if vanished { UserStatus::Pending } else { base.status },
+                dirty: true,
+                last_error: Some(err.to_string()),
+                attempts: base.attempts.saturating_add(1),
+                updated_at: now,
+                ..base.clone()
+            };
+            (Event::Failed(err), Some(new_state))
+        }
+    };
+    Outcome { work, event, new_state }
+}
+
+type Done = (Event, Option<String>, Option<UserStatus>);
+
+async fn run(
+    conn: &Connection,
+    work: &Work,
+    policy: &Policy,
+    create_only: &BTreeSet<String>,
+    timeout: Duration,
+) -> Result<Done, ConnectorError> {
+    let target_id = work.state.as_ref().and_then(|s| s.target_id.clone());
+    match &work.decision {
+        Decision::Nothing => Ok((Event::Unchanged, None, None)),
+        Decision::Skip { reason } => Ok((Event::Skipped((*reason).to_owned()), None, None)),
+        Decision::Suppressed { action, option } => {
+            Ok((Event::Skipped(format!("{action} needed, but {option} is cleared")), None, None))
+        }
+        Decision::Provision { active } => {
+            let record = work.record.as_ref().ok_or_else(|| ConnectorError::internal("no record to provision"))?;
+            provision(conn, work, record, *active, policy, create_only, timeout).await
+        }
+        Decision::Update => {
+            let id = target_id.ok_or_else(|| ConnectorError::internal("update without a target id"))?;
+            let record = work.record.as_ref().ok_or_else(|| ConnectorError::internal("no record to update"))?;
+            update_or_relink(conn, work, &id, record, create_only, timeout).await
+        }
+        Decision::Enable => {
+            let id = target_id.ok_or_else(|| ConnectorError::internal("enable without a target id"))?;
+            let record = work.record.as_ref().ok_or_else(|| ConnectorError::internal("no record to enable"))?;
+            let mut record = for_update(record, create_only);
+            record.active = true;
+            if conn.manifest.supports(Capability::UserEnable) {
+                conn.call::<()>(Operation::EnableUser { target_id: id.clone() }, timeout).await?;
+            }
+            if conn.manifest.supports(Capability::UserUpdate) && policy.options.user_update {
+                conn.call::<()>(Operation::UpdateUser { target_id: id.clone(), user: record }, timeout).await?;
+            }
+            Ok((Event::Enabled, Some(id), Some(UserStatus::Active)))
+        }
+        Decision::Deprovision(RemoveUserAction::Disable) => {
+            let id = target_id.ok_or_else(|| ConnectorError::internal("disable without a target id"))?;
+            match conn.call::<()>(Operation::DisableUser { target_id: id.clone() }, timeout).await {
+                Ok(()) => Ok((Event::Disabled, Some(id), Some(UserStatus::Deprovisioned(Deprovision::Disabled)))),
+                // Gone at the target: nothing left to disable; forget it.
+                Err(e) if e.kind == ErrorKind::NotFound => Ok((Event::Deleted, None, None)),
+                Err(e) => Err(e),
+            }
+        }
+        Decision::Deprovision(RemoveUserAction::Delete) => {
+            let id = target_id.ok_or_else(|| ConnectorError::internal("delete without a target id"))?;
+            match conn.call::<()>(Operation::DeleteUser { target_id: id }, timeout).await {
+                Ok(()) => Ok((Event::Deleted, None, None)),
+                Err(e) if e.kind == ErrorKind::NotFound => Ok((Event::Deleted, None, None)),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+async fn provision(
+    conn: &Connection,
+    work: &Work,
+    record: &UserRecord,
+    active: bool,
+    policy: &Policy,
+    create_only: &BTreeSet<String>,
+    timeout: Duration,
+) -> Result<Done, ConnectorError> {
+    if work.unique_id.is_empty() {
+        return Err(ConnectorError::new(
+            ErrorKind::Invalid,
+            format!("source entry {} has no value for the Unique User Identifier; check the mapping", work.guid),
+        )
+        .retryable(false));
+    }
+    let status = if active { UserStatus::Active } else { UserStatus::Disabled };
+    let found: Option<TargetUser> =
+        conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?;
+    if let Some(existing) = found {
+        return link(conn, existing, record, active, policy, create_only, timeout).await.map(|id| (Event::Linked, Some(id), Some(status)));
+    }
+    if !policy.options.user_create {
+        return Ok((Event::Skipped("create needed, but User Create is cleared".into()), None, None));
+    }
+    let mut record = record.clone();
+    record.active = active;
+    match conn.call::<TargetUser>(Operation::CreateUser { user: record.clone() }, timeout).await {
+        Ok(created) => Ok((Event::Created, Some(created.id), Some(status))),
+        // Created meanwhile, or matched case-insensitively where the lookup
+        // was not: look it up again and link, never fail the user for good.
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            let found: Option<TargetUser> =
+                conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?;
+            match found {
+                Some(existing) => link(conn, existing, &record, active, policy, create_only, timeout)
+                    .await
+                    .map(|id| (Event::Linked, Some(id), Some(status))),
+                None => Err(e.context("the target reported a conflict but the lookup finds no such user")),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Link an existing target account, pushing the record onto it when User
+/// Update allows.
+async fn link(
+    conn: &Connection,
+    existing: TargetUser,
+    record: &UserRecord,
+    active: bool,
+    policy: &Policy,
+    create_only: &BTreeSet<String>,
+    timeout: Duration,
+) -> Result<String, ConnectorError> {
+    if policy.options.user_update && conn.manifest.supports(Capability::UserUpdate) {
+        let mut update = for_update(record, create_only);
+        update.active = active;
+        conn.call::<()>(Operation::UpdateUser { target_id: existing.id.clone(), user: update }, timeout).await?;
+    }
+    Ok(existing.id)
+}
+
+/// Update; if the account vanished at the target, provision it again.
+async fn update_or_relink(
+    conn: &Connection,
+    work: &Work,
+    id: &str,
+    record: &UserRecord,
+    create_only: &BTreeSet<String>,
+    timeout: Duration,
+) -> Result<Done, ConnectorError> {
+    let update = for_update(record, create_only);
+    let active = record.active;
+    match conn.call::<()>(Operation::UpdateUser { target_id: id.to_owned(), user: update }, timeout).await {
+        Ok(()) => Ok((Event::Updated, Some(id.to_owned()), Some(if active { UserStatus::Active } else { UserStatus::Disabled }))),
+        Err(e) if e.kind == ErrorKind::NotFound => Err(e.context(format!(
+            "user {} is linked to target id {id}, which no longer exists; it will be looked up and provisioned again next cycle",
+            work.unique_id
+        ))),
+        Err(e) => Err(e),
+    }
+}
