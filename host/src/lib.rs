@@ -10,6 +10,7 @@
 //! | [`redact`] | keeping secrets out of every log line and output |
 //! | [`runtime`] | the host services lent to connectors (HTTP, sleep, clock, log) |
 //! | [`connection`] | an opened connector with typed operations and timeouts |
+//! | [`engine`] | cycles: source, mapping, decisions, execution, state and audit |
 //! | [`cli`] | the command line (clap), tables and JSON output |
 //! | [`logging`] | stderr log output |
 //!
@@ -19,10 +20,10 @@
 //! built-in SCIM target).
 
 pub mod cli;
-// `config` and `connection` join once provisio-source and provisio-mapping land.
-// pub mod config;
-// pub mod connection;
+pub mod config;
+pub mod connection;
 pub mod dirs;
+pub mod engine;
 pub mod loader;
 pub mod logging;
 pub mod redact;

@@ -248,9 +248,16 @@ pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>) -> Result<
 
 pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<(), CliError> {
     let engine = engine(global)?;
-    let store = StateStore::open_read_only(&engine.config.engine.state)
-        .or_else(|_| StateStore::open_in_memory())
-        .map_err(|e| CliError::User(e.to_string()))?;
+    // Read the state without locking or writing it; with no state yet, plan
+    // against an empty store in a scratch directory.
+    let scratch = tempfile::tempdir().map_err(|e| CliError::User(format!("cannot create a scratch directory: {e}")))?;
+    let store = match StateStore::open_read_only(&engine.config.engine.state) {
+        Ok(store) => store,
+        Err(_) if !engine.config.engine.state.exists() => {
+            StateStore::open(&scratch.path().join("plan.db")).map_err(|e| CliError::User(e.to_string()))?
+        }
+        Err(e) => return Err(CliError::User(e.to_string())),
+    };
     report_problems(&engine.check(Some(&store)))?;
     let options = CycleOptions { dry_run: true, channel, ..CycleOptions::default() };
     let reports = engine.cycle(&store, &Audit::disabled(), &options);

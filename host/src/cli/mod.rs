@@ -161,9 +161,8 @@ fn config_connector_dirs(file: &std::path::Path) -> Result<Vec<PathBuf>, CliErro
 
 /// One row of `channels list`.
 pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
-    let last = match &s.last_cycle {
-        Some(c) => {
-            let sum = &c.summary;
+    let last = match s.last_cycle.as_ref().and_then(|c| c.summary.as_ref()) {
+        Some(sum) => {
             format!(
                 "created {}, linked {}, updated {}, disabled {}, deleted {}, failed {}",
                 sum.created, sum.linked, sum.updated, sum.disabled, sum.deleted, sum.failed

@@ -11,7 +11,6 @@ use futures_util::StreamExt as _;
 use provisio_core::manifest::Manifest;
 use provisio_mapping::MappingSet;
 use provisio_state::{ChannelKey, CycleSummary, StateStore};
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::audit::{Audit, AuditEvent, now_rfc3339, now_unix};
@@ -123,8 +122,16 @@ impl ChannelRun<'_> {
             self.conn.config.remove_user_action,
             &self.conn.manifest.options.provision_disabled_users.constraint,
         );
-        let key = self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?;
-        let state = self.store.users(key).map_err(|e| e.to_string())?;
+        // A dry run never writes, not even the channel's row.
+        let key = if self.dry_run {
+            self.store.find_channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?
+        } else {
+            Some(self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?)
+        };
+        let state = match key {
+            Some(key) => self.store.users(key).map_err(|e| e.to_string())?,
+            None => Default::default(),
+        };
 
         let mut users = snapshot.users;
         let mut state = state;
@@ -144,6 +151,7 @@ impl ChannelRun<'_> {
             return Ok(());
         }
 
+        let key = key.ok_or("no channel key")?;
         let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
         let timeout = Duration::from_secs(self.channel.timeout);
         let create_only = ctx.create_only.clone();
@@ -209,7 +217,9 @@ impl ChannelRun<'_> {
         }
         match &o.new_state {
             Some(state) => self.store.upsert_user(key, state).map_err(|e| e.to_string())?,
-            None => self.store.remove_user(key, &o.work.guid).map_err(|e| e.to_string())?,
+            None => {
+                self.store.remove_user(key, &o.work.guid).map_err(|e| e.to_string())?;
+            }
         }
         if o.event != Event::Unchanged {
             let target_id = o.new_state.as_ref().and_then(|s| s.target_id.as_deref()).or(o.work.state.as_ref().and_then(|s| s.target_id.as_deref()));

@@ -166,7 +166,7 @@ impl Engine {
             }
             if !options.dry_run
                 && let Some(identifier) = crate::config::check::unique_identifier(conn_cfg, &connection.manifest)
-                && let Err(e) = store.set_connection_identifier(&conn_cfg.name, &identifier)
+                && let Err(e) = store.check_connection_identifier(&conn_cfg.name, &identifier)
             {
                 reports.extend(failed(e.to_string()));
                 continue;
