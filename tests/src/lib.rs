@@ -10,6 +10,9 @@
 //! or fixture fails the test with the command that builds it; nothing is
 //! ever skipped.
 
+pub mod proxy;
+pub mod scim_peer;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

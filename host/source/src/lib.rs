@@ -1,1 +1,301 @@
-//! provisio-source: being written.
+//! # provisio-source
+//!
+//! Where a channel's identities come from. This crate holds the embedded **file source** (LDIF,
+//! CSV and JSON files of users and groups) and what a later LDAP source reuses: directory
+//! [`Entry`]s, RFC 4515 [`Filter`]s evaluated on entries, DN comparison ([`dn`]), entry GUIDs
+//! ([`guid`]), account status ([`AccountStatus`]) and scope resolution ([`scope`]).
+//!
+//! A file source is configured like an LDAP channel (spec a.4.3 / a.4.4): entry GUID attribute,
+//! user and group object classes, base DN, users by filter or group DN (optionally nested), groups
+//! by filter or group DN, membership from `memberOf` or from the groups' member attribute, and an
+//! account-status algorithm. A channel written for a file therefore moves to LDAP unchanged.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`entry`] | [`Entry`]: DN + multi-valued, case-insensitively named attributes |
+//! | [`filter`] | [`Filter`]: parse, evaluate, render LDAP filters |
+//! | [`dn`] | DN parsing and case/whitespace-insensitive comparison |
+//! | `ldif`, `csv`, `json` | the three file parsers behind [`parse_entries`] |
+//! | [`scope`] | users and groups in scope, membership, GUIDs, the [`Snapshot`] |
+//! | [`status`] | [`AccountStatus`] algorithms and [`Status`] |
+//! | [`guid`] | rendering binary GUIDs |
+//! | [`error`] | [`SourceError`]: file, line, problem, fix |
+//!
+//! Reading is all or nothing: [`read_file`] returns a snapshot only when the whole file parsed
+//! and every entry in scope could be read.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+mod csv;
+pub mod dn;
+pub mod entry;
+pub mod error;
+pub mod filter;
+pub mod guid;
+mod json;
+mod ldif;
+pub mod scope;
+pub mod status;
+
+pub use entry::Entry;
+pub use error::{DuplicateGuid, Position, SourceError};
+pub use filter::{Filter, FilterError};
+pub use scope::{Snapshot, SourceGroup, SourceUser, build_snapshot};
+pub use status::{AccountStatus, Status};
+
+/// A file source's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    /// RFC 2849 LDIF content records.
+    Ldif,
+    /// CSV with a header row and a `dn` column.
+    Csv,
+    /// An array of entry objects, or `{"entries": [...]}`.
+    Json,
+}
+
+impl FileFormat {
+    /// The format a file name's extension implies (`.ldif`/`.ldf`, `.csv`, `.json`; any case).
+    pub fn from_path(path: &Path) -> Option<FileFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "ldif" | "ldf" => Some(FileFormat::Ldif),
+            "csv" => Some(FileFormat::Csv),
+            "json" => Some(FileFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for FileFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ldif" => Ok(FileFormat::Ldif),
+            "csv" => Ok(FileFormat::Csv),
+            "json" => Ok(FileFormat::Json),
+            other => Err(format!("'{other}' is not a file format; write ldif, csv or json")),
+        }
+    }
+}
+
+impl std::fmt::Display for FileFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileFormat::Ldif => "ldif",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+        })
+    }
+}
+
+/// The file source's settings: a channel's source settings (a.4.3) and source location (a.4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// The format; `None`: from the extension.
+    pub format: Option<FileFormat>,
+    /// Entries whose DN is not at or below this one are out of scope (and ignored as members).
+    /// `None`: the whole file.
+    pub base_dn: Option<String>,
+    /// The entry GUID attribute, e.g. `entryUUID` or `objectGUID`. Every entry in scope needs
+    /// exactly one value.
+    pub guid_attribute: String,
+    /// Binary GUIDs: the value is bytes (LDIF `attr:: base64`; base64 text in CSV and JSON),
+    /// rendered by [`guid::render_binary_guid`] (16 bytes: the AD string form).
+    pub guid_binary: bool,
+    /// The users' object class, default `inetOrgPerson`.
+    pub user_object_class: String,
+    /// The groups' object class, default `groupOfNames`.
+    pub group_object_class: String,
+    /// Users in scope: entries of the user object class matching this filter.
+    pub user_filter: Option<String>,
+    /// Or users in scope: members of this group (exclusive with `user_filter`).
+    pub user_group_dn: Option<String>,
+    /// With `user_group_dn` or `group_dn`: follow nested groups (cycle-safe).
+    pub nested: bool,
+    /// Groups in scope: entries of the group object class matching this filter.
+    pub group_filter: Option<String>,
+    /// Or groups in scope: the groups that are members of this group (exclusive with
+    /// `group_filter`). Neither set: no groups are provisioned.
+    pub group_dn: Option<String>,
+    /// The groups' member attribute (DNs, or GUIDs), default `member`.
+    pub member_attribute: String,
+    /// The users' (and groups') member-of attribute, e.g. `memberOf`. When set, membership is
+    /// read from it; otherwise from the groups' `member_attribute`.
+    pub member_of_attribute: Option<String>,
+    /// How a user's enabled/disabled status is read.
+    pub account_status: AccountStatus,
+}
+
+impl Default for FileSourceConfig {
+    fn default() -> Self {
+        FileSourceConfig {
+            path: PathBuf::new(),
+            format: None,
+            base_dn: None,
+            guid_attribute: "entryUUID".into(),
+            guid_binary: false,
+            user_object_class: "inetOrgPerson".into(),
+            group_object_class: "groupOfNames".into(),
+            user_filter: None,
+            user_group_dn: None,
+            nested: false,
+            group_filter: None,
+            group_dn: None,
+            member_attribute: "member".into(),
+            member_of_attribute: None,
+            account_status: AccountStatus::AlwaysEnabled,
+        }
+    }
+}
+
+impl FileSourceConfig {
+    /// Defaults for everything but the file and its GUID attribute.
+    pub fn new(path: impl Into<PathBuf>, guid_attribute: impl Into<String>) -> Self {
+        FileSourceConfig { path: path.into(), guid_attribute: guid_attribute.into(), ..Default::default() }
+    }
+
+    /// The format: as set, else from the extension.
+    pub fn file_format(&self) -> Result<FileFormat, SourceError> {
+        self.format
+            .or_else(|| FileFormat::from_path(&self.path))
+            .ok_or_else(|| SourceError::UnknownFormat { file: self.path.clone() })
+    }
+
+    /// Every problem of the settings themselves, without reading the file (empty: fine).
+    pub fn check(&self) -> Vec<SourceError> {
+        scope::Rules::compile(self).err().unwrap_or_default()
+    }
+
+    /// How the file's parser treats binary attributes: the GUID attribute when `guid_binary`.
+    pub fn parse_options(&self) -> ParseOptions {
+        ParseOptions {
+            binary_attributes: if self.guid_binary { vec![self.guid_attribute.clone()] } else { Vec::new() },
+        }
+    }
+}
+
+/// Parser options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Attributes whose values are bytes: LDIF keeps them as canonical base64 text even when the
+    /// bytes happen to be UTF-8 (CSV and JSON give them as base64 text anyway).
+    pub binary_attributes: Vec<String>,
+}
+
+impl ParseOptions {
+    /// Whether `name` is declared binary (case-insensitive; `attr;binary` always is).
+    pub fn is_binary(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        lower.split(';').skip(1).any(|o| o == "binary")
+            || self.binary_attributes.iter().any(|b| b.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Parse a file's text into entries, all or nothing. Two entries with the same DN are an error.
+pub fn parse_entries(text: &str, format: FileFormat, file: &Path) -> Result<Vec<Entry>, SourceError> {
+    parse_entries_with(text, format, file, &ParseOptions::default())
+}
+
+/// [`parse_entries`] with parser options.
+pub fn parse_entries_with(
+    text: &str,
+    format: FileFormat,
+    file: &Path,
+    options: &ParseOptions,
+) -> Result<Vec<Entry>, SourceError> {
+    let entries = match format {
+        FileFormat::Ldif => ldif::parse(text, file, options)?,
+        FileFormat::Csv => csv::parse(text, file)?,
+        FileFormat::Json => json::parse(text, file)?,
+    };
+    let mut seen = std::collections::HashMap::new();
+    for entry in &entries {
+        let key = dn::normalize(&entry.dn).unwrap_or_else(|| entry.dn.to_lowercase());
+        if let Some(first) = seen.insert(key, entry.line) {
+            return Err(SourceError::parse(
+                file,
+                entry.line,
+                format!("entry {} appears twice (first at line {first}); a DN names one entry", entry.dn),
+            ));
+        }
+    }
+    Ok(entries)
+}
+
+/// Read the configured file and resolve what is in scope. Nothing is returned unless the whole
+/// file parsed and every entry in scope is usable.
+pub fn read_file(config: &FileSourceConfig) -> Result<Snapshot, SourceError> {
+    let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
+    let format = config.file_format()?;
+    let bytes = std::fs::read(&config.path).map_err(|error| SourceError::Io { file: config.path.clone(), error })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        SourceError::parse(&config.path, line, "the file is not UTF-8 text; save it as UTF-8")
+    })?;
+    let entries = parse_entries_with(&text, format, &config.path, &config.parse_options())?;
+    rules.snapshot(entries, &config.path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_names() {
+        assert_eq!(FileFormat::from_path(Path::new("a/users.LDIF")), Some(FileFormat::Ldif));
+        assert_eq!(FileFormat::from_path(Path::new("users.csv")), Some(FileFormat::Csv));
+        assert_eq!(FileFormat::from_path(Path::new("users.json")), Some(FileFormat::Json));
+        assert_eq!(FileFormat::from_path(Path::new("users.txt")), None);
+        assert_eq!("JSON".parse::<FileFormat>().unwrap(), FileFormat::Json);
+        assert!("xml".parse::<FileFormat>().is_err());
+        let e = FileSourceConfig::new("users.txt", "entryUUID").file_format().unwrap_err().to_string();
+        assert!(e.starts_with("users.txt: cannot tell the file format"), "{e}");
+        let mut c = FileSourceConfig::new("users.txt", "entryUUID");
+        c.format = Some(FileFormat::Csv);
+        assert_eq!(c.file_format().unwrap(), FileFormat::Csv);
+    }
+
+    #[test]
+    fn binary_options() {
+        let o = ParseOptions { binary_attributes: vec!["objectGUID".into()] };
+        assert!(o.is_binary("objectguid"));
+        assert!(o.is_binary("userCertificate;binary"));
+        assert!(!o.is_binary("cn"));
+    }
+
+    #[test]
+    fn duplicate_dns_are_refused() {
+        let text = "dn: uid=a,dc=x\ncn: a\n\ndn: UID=A, dc=X\ncn: b\n";
+        let e = parse_entries(text, FileFormat::Ldif, Path::new("u.ldif")).unwrap_err().to_string();
+        assert_eq!(e, "u.ldif line 4: entry UID=A, dc=X appears twice (first at line 1); a DN names one entry");
+    }
+
+    #[test]
+    fn missing_file_and_non_utf8() {
+        let e = read_file(&FileSourceConfig::new("/nonexistent/provisio/users.ldif", "entryUUID")).unwrap_err();
+        assert!(matches!(e, SourceError::Io { .. }));
+        assert!(e.to_string().starts_with("/nonexistent/provisio/users.ldif: cannot read the file"), "{e}");
+    }
+
+    #[test]
+    fn config_deserializes_with_defaults() {
+        let c: FileSourceConfig = serde_json::from_value(serde_json::json!({
+            "path": "users.ldif", "guid_attribute": "objectGUID", "guid_binary": true,
+            "account_status": {"algorithm": "active_directory", "attribute": "userAccountControl", "default": "enabled"}
+        }))
+        .unwrap();
+        assert_eq!(c.user_object_class, "inetOrgPerson");
+        assert_eq!(c.member_attribute, "member");
+        assert_eq!(c.account_status, AccountStatus::active_directory());
+        assert_eq!(c.parse_options().binary_attributes, ["objectGUID"]);
+    }
+}
