@@ -342,32 +342,13 @@ fn check_channel(conn: &ConnectionConfig, ch: &ChannelConfig, m: &Manifest, at: 
 fn check_source(source: &SourceConfig, at: &str, p: &mut Problems) {
     match source {
         SourceConfig::File(f) => {
-            if !f.path.is_file() {
+            if f.path.as_os_str().is_empty() {
+                p.error(format!("{at}.path"), "the file source needs a path");
+            } else if !f.path.is_file() {
                 p.error(format!("{at}.path"), format!("{} does not exist or is not a file", f.path.display()));
             }
-            for (name, filter) in [("user_filter", &f.user_filter), ("group_filter", &f.group_filter)] {
-                if let Some(filter) = filter
-                    && let Err(e) = filter.parse::<provisio_source::Filter>()
-                {
-                    p.error(format!("{at}.{name}"), format!("{filter:?} is not a valid LDAP filter: {e}"));
-                }
-            }
-            if f.user_filter.is_some() && f.user_group_dn.is_some() {
-                p.error(format!("{at}"), "set either user_filter or user_group_dn, not both");
-            }
-            if f.group_filter.is_some() && f.group_dn.is_some() {
-                p.error(format!("{at}"), "set either group_filter or group_dn, not both");
-            }
-            if let Some(status) = &f.account_status {
-                let statuses: Vec<&str> = match status {
-                    super::AccountStatusConfig::Flag { when_equal, default, .. } => vec![when_equal, default],
-                    super::AccountStatusConfig::ActiveDirectory { default, .. } => vec![default],
-                };
-                for s in statuses {
-                    if s != "enabled" && s != "disabled" {
-                        p.error(format!("{at}.account_status"), format!("'{s}' must be \"enabled\" or \"disabled\""));
-                    }
-                }
+            for e in f.check() {
+                p.error(at, e.to_string());
             }
         }
     }

@@ -201,85 +201,9 @@ fn sixty() -> u64 {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
-    /// An LDIF, CSV or JSON file.
-    File(FileSource),
-}
-
-/// The embedded file source's settings (see `docs/configuration.md`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSource {
-    pub path: PathBuf,
-    #[serde(default)]
-    pub format: Option<String>,
-    #[serde(default)]
-    pub base_dn: Option<String>,
-    #[serde(default = "default_guid")]
-    pub guid_attribute: String,
-    #[serde(default)]
-    pub guid_binary: bool,
-    #[serde(default = "default_user_class")]
-    pub user_object_class: String,
-    #[serde(default = "default_group_class")]
-    pub group_object_class: String,
-    #[serde(default)]
-    pub user_filter: Option<String>,
-    #[serde(default)]
-    pub user_group_dn: Option<String>,
-    #[serde(default)]
-    pub nested: bool,
-    #[serde(default)]
-    pub group_filter: Option<String>,
-    #[serde(default)]
-    pub group_dn: Option<String>,
-    #[serde(default = "default_member")]
-    pub member_attribute: String,
-    #[serde(default)]
-    pub member_of_attribute: Option<String>,
-    #[serde(default)]
-    pub account_status: Option<AccountStatusConfig>,
-}
-
-fn default_guid() -> String {
-    "entryUUID".into()
-}
-fn default_user_class() -> String {
-    "inetOrgPerson".into()
-}
-fn default_group_class() -> String {
-    "groupOfNames".into()
-}
-fn default_member() -> String {
-    "member".into()
-}
-
-/// How a source entry's enabled/disabled status is read.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "algorithm", rename_all = "snake_case", deny_unknown_fields)]
-pub enum AccountStatusConfig {
-    /// A flag attribute: when its value equals `value`, the account is
-    /// `when_equal` (`enabled` or `disabled`); when absent, `default`.
-    Flag {
-        attribute: String,
-        value: String,
-        when_equal: String,
-        #[serde(default = "enabled")]
-        default: String,
-    },
-    /// Active Directory `userAccountControl`: bit 0x2 set means disabled.
-    ActiveDirectory {
-        #[serde(default = "uac")]
-        attribute: String,
-        #[serde(default = "enabled")]
-        default: String,
-    },
-}
-
-fn enabled() -> String {
-    "enabled".into()
-}
-fn uac() -> String {
-    "userAccountControl".into()
+    /// An LDIF, CSV or JSON file (`provisio-source`'s settings; see
+    /// docs/configuration.md).
+    File(provisio_source::FileSourceConfig),
 }
 
 impl Config {
