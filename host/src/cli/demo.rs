@@ -44,7 +44,7 @@ pub fn sandbox(port: u16, token: Option<String>, persist: Option<PathBuf>) -> Re
             None => println!("no token set: every request is accepted"),
         }
         println!("press Ctrl-C to stop");
-        sandbox.wait().await;
+        sandbox.wait().await.map_err(|e| CliError::User(e.to_string()))?;
         Ok(())
     })
 }
@@ -151,7 +151,7 @@ fn remove_entry(ldif: &str, dn: &str) -> String {
 /// What the sandbox holds, as a table.
 fn print_target(sandbox: &Sandbox) {
     let snapshot = sandbox.snapshot();
-    let users = snapshot.get("users").and_then(|u| u.as_array()).cloned().unwrap_or_default();
+    let users = snapshot.get("Users").and_then(|u| u.as_array()).cloned().unwrap_or_default();
     println!("the target now holds {} user(s):", users.len());
     let mut t = table(["userName", "displayName", "title", "active"]);
     let mut rows: Vec<[String; 4]> = users

@@ -10,11 +10,14 @@
 use futures_util::StreamExt as _;
 use provisio_core::manifest::Manifest;
 use provisio_mapping::MappingSet;
-use provisio_state::{ChannelKey, CycleSummary, StateStore};
+use provisio_source::Snapshot;
+use provisio_state::{ChannelKey, CycleSummary, StateStore, UserStatus};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::audit::{Audit, AuditEvent, now_rfc3339, now_unix};
 use super::decide::{Decision, Policy};
+use super::groups::sync_groups;
 use super::source::read_source;
 use super::users::{Event, MappingContext, Outcome, Work, execute, plan_users};
 use crate::config::{ChannelConfig, ConnectionConfig};
@@ -133,7 +136,8 @@ impl ChannelRun<'_> {
             None => Default::default(),
         };
 
-        let mut users = snapshot.users;
+        let Snapshot { users, groups } = snapshot;
+        let mut users = users;
         let mut state = state;
         if let Some(guid) = &self.only {
             users.retain(|u| &u.guid == guid);
@@ -172,6 +176,26 @@ impl ChannelRun<'_> {
         }
         if let Some(bar) = bar {
             bar.finish_and_clear();
+        }
+        drop(results);
+        if self.channel.groups && self.only.is_none() {
+            let user_targets: HashMap<String, String> = self
+                .store
+                .users(key)
+                .map_err(|e| e.to_string())?
+                .into_values()
+                .filter(|u| matches!(u.status, UserStatus::Active | UserStatus::Disabled))
+                .filter_map(|u| u.target_id.map(|t| (u.guid, t)))
+                .collect();
+            let snapshot = Snapshot { users: Vec::new(), groups };
+            let counts = sync_groups(self.conn, self.store, key, &snapshot, &user_targets, timeout, now_unix()).await?;
+            report.summary.groups_created = counts.created;
+            report.summary.groups_updated = counts.updated;
+            report.summary.groups_deleted = counts.deleted;
+            for (name, error) in counts.failed {
+                report.summary.failed += 1;
+                report.failures.push((format!("group {name}"), self.redactor.redact(&error)));
+            }
         }
         self.store.finish_cycle(key, cycle, &report.summary, now_unix()).map_err(|e| e.to_string())?;
         Ok(())

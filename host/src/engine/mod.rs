@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod cycle;
 pub mod decide;
+pub mod groups;
 pub mod source;
 pub mod users;
 
