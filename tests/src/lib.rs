@@ -53,17 +53,26 @@ pub fn connector_library(lib_name: &str) -> PathBuf {
 
 /// The directory of the built fixture plugins (`PROVISIO_TEST_PLUGINS`).
 pub fn fixture_plugins_dir() -> PathBuf {
-    let dir = std::env::var_os("PROVISIO_TEST_PLUGINS").map(PathBuf::from).expect(
-        "PROVISIO_TEST_PLUGINS is not set: run the tests through `scripts/test`, which builds tests/plugins and sets it",
-    );
-    assert!(dir.is_dir(), "PROVISIO_TEST_PLUGINS={} is not a directory; run `scripts/test`", dir.display());
+    let dir = std::env::var_os("PROVISIO_TEST_PLUGINS").map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "PROVISIO_TEST_PLUGINS is not set: run the tests through `scripts/test`, which builds tests/plugins and sets it, or {}",
+            build_fixtures_hint()
+        )
+    });
+    assert!(dir.is_dir(), "PROVISIO_TEST_PLUGINS={} is not a directory: {}", dir.display(), build_fixtures_hint());
     dir
+}
+
+/// How to build the fixture plugins for the profile of the running test.
+fn build_fixtures_hint() -> String {
+    let release = if cfg!(debug_assertions) { "" } else { " --release" };
+    format!("build them with `export PROVISIO_TEST_PLUGINS=\"$(scripts/build-test-plugins{release})\"`")
 }
 
 /// One fixture library from [`fixture_plugins_dir`].
 pub fn fixture_library(file_name: &str) -> PathBuf {
     let path = fixture_plugins_dir().join(file_name);
-    assert!(path.is_file(), "fixture {} is missing: run `scripts/test`, which builds tests/plugins", path.display());
+    assert!(path.is_file(), "fixture {} is missing: run `scripts/test`, or {}", path.display(), build_fixtures_hint());
     path
 }
 
