@@ -250,7 +250,7 @@ impl<C: Connector> DynConnector for Erased<C> {
                 return Err(ConnectorError::unsupported(operation.name()));
             }
             let c = &self.connector;
-            let result = match operation {
+            match operation {
                 Operation::TestConnection => to_json(c.test_connection().await?),
                 Operation::DiscoverSchema => to_json(c.discover_schema().await?),
                 Operation::FindUser { unique_id } => to_json(c.find_user(&unique_id).await?),
@@ -265,8 +265,7 @@ impl<C: Connector> DynConnector for Erased<C> {
                     to_json(c.update_group(&target_id, &group, &added, &removed).await?)
                 }
                 Operation::DeleteGroup { target_id } => to_json(c.delete_group(&target_id).await?),
-            };
-            result
+            }
         })
     }
 }

@@ -124,9 +124,16 @@ pub fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// the user named explicitly.
 pub fn load_dirs(dirs: &[PathBuf]) -> LoadReport {
     let mut report = LoadReport::default();
+    let mut seen = std::collections::BTreeSet::new();
     for dir in dirs {
-        let Ok(files) = library_files(dir) else { continue };
-        report.scanned.push(dir.clone());
+        // The same directory named twice (relative and absolute, or by a flag
+        // and as the binary's own) is scanned once.
+        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if !seen.insert(canonical.clone()) {
+            continue;
+        }
+        let Ok(files) = library_files(&canonical) else { continue };
+        report.scanned.push(canonical);
         for file in files {
             load_file(&file, &mut report);
         }
@@ -176,6 +183,20 @@ fn open_library(path: &Path) -> Result<(PluginRootRef, Vec<Manifest>), Refusal> 
     Ok((root, manifests))
 }
 
+/// An error and its sources on one line ("dlopen failed: invalid ELF header").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![first_line(&e.to_string())];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let line = first_line(&s.to_string());
+        if !parts.iter().any(|p| p.contains(&line)) {
+            parts.push(line);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 fn first_line(s: &str) -> String {
     s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").to_owned()
 }
@@ -185,7 +206,7 @@ fn first_line(s: &str) -> String {
 fn read_handshake(path: &Path) -> Result<Handshake, Refusal> {
     // SAFETY: loading a library runs its initialisers. That is the point of
     // a plugin directory; only files the operator placed there are loaded.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|e| Refusal::NotALibrary(first_line(&e.to_string())))?;
+    let library = unsafe { libloading::Library::new(path) }.map_err(|e| Refusal::NotALibrary(error_chain(&e)))?;
     let symbol = format!("{}\0", ffi::HANDSHAKE_SYMBOL);
     // SAFETY: the symbol is declared by the SDK as
     // `extern "C" fn() -> Handshake`; the magic bytes check what we read.

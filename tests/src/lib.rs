@@ -11,6 +11,7 @@
 //! ever skipped.
 
 pub mod proxy;
+pub mod scenario;
 pub mod scim_peer;
 
 use std::path::{Path, PathBuf};

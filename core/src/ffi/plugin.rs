@@ -44,19 +44,46 @@ pub fn manifests() -> Vec<Manifest> {
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// Replace the default panic hook (which prints to stderr) with one that
-/// remembers where the panic happened; the message then travels to the host
-/// as an error, which the host logs with its redaction.
+/// Run `f` as a guarded connector call: a panic inside is remembered
+/// quietly (its message then travels to the host as an error, which the
+/// host logs with its redaction) instead of being printed to stderr.
+fn guarded<T>(f: impl FnOnce() -> T) -> T {
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let out = f();
+    GUARDED.with(|g| g.set(g.get() - 1));
+    out
+}
+
+/// Install, once, a panic hook that stays quiet for panics inside guarded
+/// connector calls and hands every other panic to the hook that was there
+/// before (so a test binary that links the SDK still prints its failed
+/// assertions).
 fn quiet_panics() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-            LAST_PANIC.with(|p| *p.borrow_mut() = Some(location));
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(|g| g.get()) > 0 {
+                let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(location));
+            } else {
+                previous(info);
+            }
         }));
     });
+}
+
+/// A future whose every poll is a guarded call.
+struct Guarded<F>(F);
+
+impl<F: std::future::Future + Unpin> std::future::Future for Guarded<F> {
+    type Output = F::Output;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        guarded(|| std::pin::Pin::new(&mut self.0).poll(cx))
+    }
 }
 
 /// Turn a caught panic payload into text.
@@ -83,7 +110,7 @@ fn json_string(value: &impl serde::Serialize) -> RString {
 
 extern "C" fn describe() -> RString {
     quiet_panics();
-    match catch_unwind(manifests) {
+    match catch_unwind(|| guarded(manifests)) {
         Ok(list) => json_string(&serde_json::json!({ "ok": list })),
         Err(payload) => json_string(&serde_json::json!({
             "err": format!("panicked while describing itself: {}", panic_message(&*payload))
@@ -95,7 +122,7 @@ extern "C" fn open(id: RStr<'_>, config: RStr<'_>, host: FfiHostBox) -> RResult<
     quiet_panics();
     let id = id.as_str().to_owned();
     let config = config.as_str().to_owned();
-    let result = catch_unwind(AssertUnwindSafe(|| open_inner(&id, &config, host)))
+    let result = catch_unwind(AssertUnwindSafe(|| guarded(|| open_inner(&id, &config, host))))
         .unwrap_or_else(|payload| Err(panic_error("while opening", &*payload)));
     match result {
         Ok(connector) => ROk(connector),
@@ -122,9 +149,9 @@ pub fn invoke_json(id: String, inner: Arc<dyn DynConnector>, operation: String) 
             Ok(op) => op,
             Err(e) => return Reply::Err(unknown_operation(&id, &operation, &e)),
         };
-        let call = catch_unwind(AssertUnwindSafe(|| inner.invoke(op)));
+        let call = catch_unwind(AssertUnwindSafe(|| guarded(|| inner.invoke(op))));
         let outcome = match call {
-            Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+            Ok(future) => AssertUnwindSafe(Guarded(future)).catch_unwind().await,
             Err(payload) => Err(payload),
         };
         match outcome {

@@ -205,7 +205,6 @@ pub fn load_connectors(global: &GlobalArgs) -> Result<LoadReport, CliError> {
     let report = loader::load_dirs(&paths);
     for rejected in &report.rejected {
         eprintln!("refused {rejected}");
-        tracing::warn!(file = %rejected.path.display(), reason = %rejected.reason, "connector library refused");
     }
     Ok(report)
 }

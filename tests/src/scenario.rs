@@ -1,0 +1,336 @@
+//! A provisioning scenario for end-to-end tests: a scratch directory with a
+//! configuration file and an LDIF directory of people and groups, and the
+//! real `provisio` binary run against it.
+//!
+//! ```ignore
+//! let t = ScimPeer::shared().unique_tenant("create");
+//! let s = Scenario::scim(&t.base_url, &t.token).build();
+//! s.write_directory(&[Person::new("alice"), Person::new("bob")], &[]);
+//! s.sync_ok();
+//! assert_eq!(t.users().len(), 2);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::{profile_dir, provisio_command, stderr, stdout};
+
+/// One person in the test directory.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub uid: String,
+    pub given: String,
+    pub sn: String,
+    pub mail: String,
+    pub title: String,
+    pub disabled: bool,
+    /// Entry GUID; derived from the uid unless set.
+    pub guid: String,
+}
+
+impl Person {
+    pub fn new(uid: &str) -> Person {
+        let mut given = uid.to_owned();
+        if let Some(first) = given.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        Person {
+            uid: uid.to_owned(),
+            given,
+            sn: "Tester".to_owned(),
+            mail: format!("{uid}@example.org"),
+            title: "Engineer".to_owned(),
+            disabled: false,
+            guid: guid_for(uid),
+        }
+    }
+    pub fn title(mut self, title: &str) -> Person {
+        self.title = title.to_owned();
+        self
+    }
+    pub fn disabled(mut self) -> Person {
+        self.disabled = true;
+        self
+    }
+    pub fn dn(&self) -> String {
+        format!("uid={},ou=people,dc=example,dc=org", self.uid)
+    }
+}
+
+/// A stable, GUID-shaped id for a name.
+pub fn guid_for(name: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{:08x}-{:04x}-4000-8000-{:012x}", (h >> 32) as u32, (h >> 16) as u16, h & 0xffff_ffff_ffff)
+}
+
+/// One group in the test directory.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub cn: String,
+    pub members: Vec<String>,
+}
+
+impl Group {
+    pub fn new(cn: &str, members: &[&str]) -> Group {
+        Group { cn: cn.to_owned(), members: members.iter().map(|m| (*m).to_owned()).collect() }
+    }
+}
+
+/// Builds a [`Scenario`].
+pub struct ScenarioBuilder {
+    connector: String,
+    settings: toml::Table,
+    options: toml::Table,
+    remove_user_action: Option<String>,
+    groups: bool,
+    max_threads: i64,
+    mapping: Vec<toml::Table>,
+    env: Vec<(String, String)>,
+}
+
+fn mapping(field: &str, attribute: &str) -> toml::Table {
+    let mut t = toml::Table::new();
+    t.insert("field".into(), field.into());
+    t.insert("attributes".into(), toml::Value::Array(vec![attribute.into()]));
+    t
+}
+
+impl ScenarioBuilder {
+    /// A scenario with connector `connector` and no settings yet.
+    pub fn new(connector: &str) -> ScenarioBuilder {
+        ScenarioBuilder {
+            connector: connector.to_owned(),
+            settings: toml::Table::new(),
+            options: toml::Table::new(),
+            remove_user_action: None,
+            groups: false,
+            max_threads: 4,
+            mapping: vec![
+                mapping("userName", "uid"),
+                mapping("givenName", "givenName"),
+                mapping("familyName", "sn"),
+                mapping("workEmail", "mail"),
+                mapping("title", "title"),
+                mapping("externalId", "entryUUID"),
+            ],
+            env: Vec::new(),
+        }
+    }
+
+    pub fn setting(mut self, name: &str, value: impl Into<toml::Value>) -> Self {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
+    /// A secret setting given by reference to an environment variable that
+    /// the scenario sets when it runs provisio.
+    pub fn secret(mut self, name: &str, value: &str) -> Self {
+        let var = format!("PROVISIO_TEST_{}", name.to_ascii_uppercase());
+        let mut r = toml::Table::new();
+        r.insert("env".into(), var.clone().into());
+        self.settings.insert(name.into(), toml::Value::Table(r));
+        self.env.push((var, value.to_owned()));
+        self
+    }
+
+    pub fn option(mut self, name: &str, value: bool) -> Self {
+        self.options.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn remove_user_action(mut self, action: &str) -> Self {
+        self.remove_user_action = Some(action.to_owned());
+        self
+    }
+
+    pub fn groups(mut self) -> Self {
+        self.groups = true;
+        self
+    }
+
+    pub fn max_threads(mut self, n: i64) -> Self {
+        self.max_threads = n;
+        self
+    }
+
+    /// Replace the mapping with `(field, attribute)` pairs.
+    pub fn mapping(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.mapping = pairs.iter().map(|(f, a)| mapping(f, a)).collect();
+        self
+    }
+
+    pub fn build(self) -> Scenario {
+        let dir = tempfile::tempdir().expect("scratch directory");
+        let ldif = dir.path().join("directory.ldif");
+        std::fs::write(&ldif, "").expect("write the directory");
+        let scenario = Scenario { dir, ldif, env: self.env.clone(), builder: self };
+        scenario.write_config();
+        scenario
+    }
+}
+
+/// A scratch directory with a configuration and a directory file.
+pub struct Scenario {
+    dir: tempfile::TempDir,
+    pub ldif: PathBuf,
+    env: Vec<(String, String)>,
+    builder: ScenarioBuilder,
+}
+
+impl Scenario {
+    /// A generic SCIM 2.0 scenario against `base_url` with a bearer token.
+    pub fn scim(base_url: &str, token: &str) -> ScenarioBuilder {
+        ScenarioBuilder::new("scim")
+            .setting("scim_url", base_url)
+            .setting("authentication_method", "oauth2_bearer_token")
+            .secret("access_token", token)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("provisio.toml")
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    pub fn audit_path(&self) -> PathBuf {
+        self.dir.path().join("audit.log")
+    }
+
+    /// Change the configuration and write it again.
+    pub fn reconfigure(&mut self, f: impl FnOnce(ScenarioBuilder) -> ScenarioBuilder) {
+        let builder = std::mem::replace(&mut self.builder, ScenarioBuilder::new("scim"));
+        self.builder = f(builder);
+        self.env = self.builder.env.clone();
+        self.write_config();
+    }
+
+    fn write_config(&self) {
+        let b = &self.builder;
+        let mut engine = toml::Table::new();
+        engine.insert("state".into(), "state.db".into());
+        engine.insert("audit_log".into(), "audit.log".into());
+        let mut source = toml::Table::new();
+        source.insert("kind".into(), "file".into());
+        source.insert("path".into(), "directory.ldif".into());
+        source.insert("base_dn".into(), "dc=example,dc=org".into());
+        source.insert("user_filter".into(), "(objectClass=inetOrgPerson)".into());
+        if b.groups {
+            source.insert("group_filter".into(), "(objectClass=groupOfNames)".into());
+        }
+        let mut status = toml::Table::new();
+        status.insert("algorithm".into(), "flag".into());
+        status.insert("attribute".into(), "employeeType".into());
+        status.insert("value".into(), "disabled".into());
+        status.insert("when_equal".into(), "disabled".into());
+        status.insert("default".into(), "enabled".into());
+        source.insert("account_status".into(), toml::Value::Table(status));
+        let mut channel = toml::Table::new();
+        channel.insert("name".into(), "people".into());
+        channel.insert("max_threads".into(), b.max_threads.into());
+        channel.insert("timeout".into(), 20.into());
+        channel.insert("groups".into(), b.groups.into());
+        channel.insert("source".into(), toml::Value::Table(source));
+        channel.insert(
+            "mapping".into(),
+            toml::Value::Array(b.mapping.iter().cloned().map(toml::Value::Table).collect()),
+        );
+        let mut connection = toml::Table::new();
+        connection.insert("name".into(), "target".into());
+        connection.insert("connector".into(), b.connector.clone().into());
+        connection.insert("settings".into(), toml::Value::Table(b.settings.clone()));
+        connection.insert("options".into(), toml::Value::Table(b.options.clone()));
+        if let Some(a) = &b.remove_user_action {
+            connection.insert("remove_user_action".into(), a.clone().into());
+        }
+        connection.insert("channel".into(), toml::Value::Array(vec![toml::Value::Table(channel)]));
+        let mut root = toml::Table::new();
+        root.insert("engine".into(), toml::Value::Table(engine));
+        root.insert("connection".into(), toml::Value::Array(vec![toml::Value::Table(connection)]));
+        std::fs::write(self.config_path(), toml::to_string(&root).expect("serialize the configuration"))
+            .expect("write the configuration");
+    }
+
+    /// Write the directory: the base entries, `people` and `groups`.
+    pub fn write_directory(&self, people: &[Person], groups: &[Group]) {
+        let mut out = String::from(
+            "dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
+             dn: ou=people,dc=example,dc=org\nobjectClass: organizationalUnit\nou: people\n\n\
+             dn: ou=groups,dc=example,dc=org\nobjectClass: organizationalUnit\nou: groups\n\n",
+        );
+        for p in people {
+            out.push_str(&format!(
+                "dn: {}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {} {}\ngivenName: {}\nsn: {}\nmail: {}\ntitle: {}\nentryUUID: {}\n",
+                p.dn(), p.uid, p.given, p.sn, p.given, p.sn, p.mail, p.title, p.guid
+            ));
+            if p.disabled {
+                out.push_str("employeeType: disabled\n");
+            }
+            out.push('\n');
+        }
+        for g in groups {
+            out.push_str(&format!(
+                "dn: cn={},ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: {}\nentryUUID: {}\n",
+                g.cn,
+                g.cn,
+                guid_for(&format!("group-{}", g.cn))
+            ));
+            for m in &g.members {
+                out.push_str(&format!("member: uid={m},ou=people,dc=example,dc=org\n"));
+            }
+            out.push('\n');
+        }
+        std::fs::write(&self.ldif, out).expect("write the directory");
+    }
+
+    /// Run `provisio --config <this> ARGS` with the scenario's environment.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let dir = profile_dir();
+        let config = self.config_path();
+        let mut full: Vec<&str> = vec!["--connector-dir", dir.to_str().expect("utf-8 path"), "--config", config.to_str().expect("utf-8 path")];
+        full.extend_from_slice(args);
+        let mut cmd = provisio_command(&full);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run provisio")
+    }
+
+    /// Run and require success; answers stdout.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "provisio {args:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    /// One cycle, required to succeed with no failed user.
+    pub fn sync_ok(&self) -> String {
+        let out = self.run_ok(&["sync", "--once"]);
+        assert!(!out.contains("failed:"), "a user failed:\n{out}");
+        out
+    }
+
+    /// The audit log's records.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.audit_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+}
