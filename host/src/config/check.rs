@@ -126,6 +126,8 @@ fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Pro
         );
     }
 
+    check_group_names(conn, p, &at);
+
     let mut channel_names = BTreeSet::new();
     for ch in &conn.channels {
         if !channel_names.insert(ch.name.as_str()) {
@@ -199,10 +201,12 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Probl
                 Some(c) if !spec.required => format!(" (required when {} is {})", c.setting, c.equals),
                 _ => String::new(),
             };
-            p.error(
-                format!("{at} › settings.{}", spec.name),
-                format!("'{}' is required{why}; set it to {}", spec.label, kind_label(spec)),
-            );
+            let how = if spec.secret {
+                "give it by reference: { env = \"NAME\" } or { file = \"path\" }".to_owned()
+            } else {
+                format!("set it to {}", kind_label(spec))
+            };
+            p.error(format!("{at} › settings.{}", spec.name), format!("'{}' is required{why}; {how}", spec.label));
         }
     }
 }
@@ -354,12 +358,53 @@ fn check_source(source: &SourceConfig, at: &str, p: &mut Problems) {
     }
 }
 
+/// Two channels of one connection provisioning groups with the same name
+/// overwrite each other's membership at the target (spec a.4.8): warn.
+/// Reads the channels' sources; a source that cannot be read is reported by
+/// its own check.
+fn check_group_names(conn: &ConnectionConfig, p: &mut Problems, at: &str) {
+    let by_dn = conn.settings.get("group_name_source").is_some_and(|v| {
+        matches!(v, SettingValue::Plain(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("dn"))
+    });
+    let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for ch in conn.channels.iter().filter(|c| c.groups && c.active) {
+        let Ok(snapshot) = crate::engine::source::read_source(&ch.source) else { continue };
+        for g in &snapshot.groups {
+            let name = if by_dn { g.dn.clone() } else { g.cn.clone() };
+            let channels = owners.entry(name).or_default();
+            if !channels.contains(&ch.name.as_str()) {
+                channels.push(&ch.name);
+            }
+        }
+    }
+    for (name, channels) in owners.iter().filter(|(_, c)| c.len() > 1) {
+        p.warning(
+            at,
+            format!(
+                "channels {} all provision a group named '{name}'; at the target the last one processed overwrites the others' membership",
+                channels.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(" and ")
+            ),
+        );
+    }
+}
+
 /// The candidate closest to `name` by edit distance, if it is close.
+/// A close spelling wins; otherwise the shortest candidate that contains
+/// the name (`mail` → `workEmail`).
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
+    let candidates: Vec<&str> = candidates.collect();
     candidates
-        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .iter()
+        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), *c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(|c| lower.len() >= 3 && c.to_ascii_lowercase().contains(&lower))
+                .min_by_key(|c| c.len())
+                .copied()
+        })
 }

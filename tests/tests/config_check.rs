@@ -1,0 +1,206 @@
+//! `provisio config check` through the real binary and the real connector
+//! libraries: every problem is listed at once, each with its location and a
+//! message that says how to fix it. No target is needed: the check reads
+//! only the configuration, the manifests, the sources and the state.
+
+use provisio_e2e::{profile_dir, provisio_command, stderr, stdout};
+use std::path::Path;
+
+const LDIF: &str = "dn: uid=alice,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: alice\nsn: A\nentryUUID: 1\n\n\
+dn: cn=admins,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: admins\nmember: uid=alice,ou=people,dc=example,dc=org\nentryUUID: g1\n";
+
+fn check(dir: &Path, config: &str) -> (bool, String) {
+    std::fs::write(dir.join("people.ldif"), LDIF).unwrap();
+    let file = dir.join("provisio.toml");
+    std::fs::write(&file, config).unwrap();
+    let profile = profile_dir();
+    let out = provisio_command(&[
+        "--connector-dir",
+        profile.to_str().unwrap(),
+        "--config",
+        file.to_str().unwrap(),
+        "config",
+        "check",
+    ])
+    .env("PROVISIO_TEST_TOKEN", "t0k3n-value")
+    .output()
+    .expect("run provisio");
+    (out.status.success(), stdout(&out) + &stderr(&out))
+}
+
+fn assert_has(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "expected {n:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_good_configuration_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "hr"
+connector = "scim"
+settings = { scim_url = "https://scim.example.com/v2", authentication_method = "oauth2_bearer_token", access_token = { env = "PROVISIO_TEST_TOKEN" } }
+[[connection.channel]]
+name = "people"
+source = { kind = "file", path = "people.ldif" }
+mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName", attributes = ["sn"] } ]
+"#,
+    );
+    assert!(ok, "{text}");
+    assert_has(&text, &["the configuration is valid"]);
+}
+
+#[test]
+fn every_problem_is_listed_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "hr"
+connector = "scim"
+remove_user_action = "Archive"
+settings = { scim_ur = "x", scim_version = "3.0", authentication_method = "basic", access_token = "inline-secret-value", results_per_page = "many" }
+[[connection.channel]]
+name = "people"
+source = { kind = "file", path = "people.ldif", user_filter = "(uid=alice" }
+mapping = [ { field = "mail", attributes = ["mail"] }, { field = "displayName", expression = "upper(${cn}" } ]
+"#,
+    );
+    assert!(!ok);
+    assert_has(
+        &text,
+        &[
+            // unknown setting, with a suggestion
+            "connection 'hr' › settings.scim_ur: connector 'scim' has no setting 'scim_ur'; did you mean 'scim_url'?",
+            // missing required setting
+            "connection 'hr' › settings.scim_url: 'SCIM URL' is required",
+            // value outside the allowed ones
+            "connection 'hr' › settings.scim_version",
+            "\"2.0\"",
+            // required when another setting has a value
+            "settings.basic_username",
+            "required when authentication_method is",
+            // an inline secret
+            "warning: connection 'hr' › settings.access_token",
+            "give it by reference",
+            // wrong kind
+            "settings.results_per_page",
+            "a whole number",
+            // remove-user action
+            "connection 'hr' › remove_user_action: 'Archive' is not a remove-user action",
+            // unknown mapped attribute, with a suggestion
+            "connection 'hr' › channel 'people' › mapping[0] 'mail': connector 'scim' has no attribute 'mail'; did you mean",
+            // required attribute not mapped
+            "required attribute 'userName' is not mapped",
+            // expression error with the field and the column
+            "mapping for 'displayName': expression column",
+            // bad filter
+            "user_filter",
+        ],
+    );
+    assert!(!text.contains("inline-secret-value"), "the secret was printed:\n{text}");
+}
+
+#[test]
+fn connector_constraints_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "cf"
+connector = "contentful"
+remove_user_action = "Disable"
+options = { user_update = true, provision_disabled_users = true }
+settings = { scim_url = "https://api.contentful.com/scim/v2/organizations/o1", access_token = { env = "PROVISIO_TEST_TOKEN" } }
+[[connection.channel]]
+name = "people"
+source = { kind = "file", path = "people.ldif" }
+mapping = [ { field = "userName", attributes = ["uid"] }, { field = "givenName", attributes = ["uid"] }, { field = "familyName", attributes = ["sn"] } ]
+
+[[connection]]
+name = "c42"
+connector = "code42"
+options = { user_update = false, provision_disabled_users = true }
+settings = { scim_url = "https://console.example.code42.com/api/v1/scim", access_token = { env = "PROVISIO_TEST_TOKEN" } }
+[[connection.channel]]
+name = "people"
+source = { kind = "file", path = "people.ldif" }
+mapping = [ { field = "userName", attributes = ["uid"] } ]
+"#,
+    );
+    assert!(!ok);
+    assert_has(
+        &text,
+        &[
+            "connection 'cf' › remove_user_action: connector 'contentful' cannot Disable users; it supports only Delete",
+            "connection 'cf' › options.user_update: User Update must be cleared for connector 'contentful'",
+            "connection 'cf' › options.provision_disabled_users",
+            "connection 'c42' › options.user_disable_delete: User Disable / Delete needs User Update with connector 'code42'",
+            "connection 'c42' › options.provision_disabled_users: Provision Disabled Users is not supported by connector 'code42'",
+            "created active",
+        ],
+    );
+}
+
+#[test]
+fn two_channels_provisioning_the_same_group_name_get_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "hr"
+connector = "scim"
+settings = { scim_url = "https://scim.example.com/v2" }
+[[connection.channel]]
+name = "forest-a"
+groups = true
+source = { kind = "file", path = "people.ldif", group_filter = "(objectClass=groupOfNames)" }
+mapping = [ { field = "userName", attributes = ["uid"] } ]
+[[connection.channel]]
+name = "forest-b"
+groups = true
+source = { kind = "file", path = "people.ldif", group_filter = "(objectClass=groupOfNames)" }
+mapping = [ { field = "userName", attributes = ["uid"] } ]
+"#,
+    );
+    assert!(ok, "a collision is a warning, not an error: {text}");
+    assert_has(&text, &["warning: connection 'hr'", "'forest-a' and 'forest-b'", "'admins'", "overwrites"]);
+}
+
+#[test]
+fn an_unknown_connector_and_a_missing_source_file_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "x"
+connector = "nosuch"
+[[connection]]
+name = "y"
+connector = "scim"
+settings = { scim_url = "https://scim.example.com/v2" }
+[[connection.channel]]
+name = "people"
+source = { kind = "file", path = "missing.ldif" }
+mapping = [ { field = "userName", attributes = ["uid"] } ]
+"#,
+    );
+    assert!(!ok);
+    assert_has(&text, &["connection 'x' › connector: no connector 'nosuch' is loaded", "missing.ldif does not exist"]);
+}
+
+#[test]
+fn a_malformed_configuration_file_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(dir.path(), "[[connection]]\nname = \"x\"\nconnector = scim\n");
+    assert!(!ok);
+    assert_has(&text, &["provisio.toml", "line 3"]);
+}
