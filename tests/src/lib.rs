@@ -12,6 +12,7 @@
 
 pub mod proxy;
 pub mod scenario;
+pub mod scim11_server;
 pub mod scim_peer;
 
 use std::path::{Path, PathBuf};
