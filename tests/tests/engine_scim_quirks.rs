@@ -139,7 +139,10 @@ fn scim_1_1_existing_users_are_linked_also_after_a_409() {
     // erin is created by someone else between the lookup and the create:
     // the create gets a 409 with a 1.1 error body.
     let erin = server.insert_user_after_lookup(json!({"userName": "erin", "title": "Old"}));
-    let s = Scenario::scim(&server.base_url(), server.token()).setting("scim_version", "1.1").build();
+    let s = Scenario::scim(&server.base_url(), server.token())
+        .setting("scim_version", "1.1")
+        .remove_user_action("Delete")
+        .build();
     s.write_directory(&[Person::new("dmitri"), Person::new("erin")], &[]);
     let out = s.sync_ok();
 
@@ -154,6 +157,18 @@ fn scim_1_1_existing_users_are_linked_also_after_a_409() {
     assert_eq!(conflicts[0].method, "POST");
     assert_eq!(audit_events(&s, "LINK"), 2, "{:#?}", s.audit());
     assert_eq!(audit_events(&s, "CREATE"), 0, "{:#?}", s.audit());
+
+    // erin leaves the source: deleted (a SCIM 1.1 DELETE answers 200, not 204).
+    server.reset_log();
+    s.write_directory(&[Person::new("dmitri")], &[]);
+    let out = s.sync_ok();
+    let users = server.users();
+    assert_eq!(users.len(), 1, "{out}");
+    assert_eq!(users[0]["id"], dmitri.as_str());
+    let deletes: Vec<_> = server.requests().into_iter().filter(|r| r.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1, "{deletes:#?}");
+    assert_eq!((deletes[0].path.as_str(), deletes[0].status), (format!("/Users/{erin}").as_str(), 200));
+    assert_eq!(audit_events(&s, "DELETE"), 1, "{:#?}", s.audit());
 }
 
 // ---------------------------------------------------------------- OAuth 2
@@ -295,14 +310,18 @@ fn a_stale_etag_is_re_read_and_retried_once_and_a_persistent_412_marks_the_user_
     let out = s.sync_ok();
     assert_eq!(user(&t.users(), "alice")["title"], "Principal Engineer", "{out}");
     let path = format!("/Users/{alice_id}");
-    let seen: Vec<Recorded> = proxy.requests().into_iter().filter(|r| r.path.split('?').next() == Some(&path)).collect();
-    let puts: Vec<&Recorded> = seen.iter().filter(|r| r.method == "PUT").collect();
-    assert_eq!(puts.len(), 2, "one PUT, one retry: {seen:#?}");
-    assert_eq!((puts[0].status, puts[0].local), (412, true));
-    assert_eq!(puts[1].status, 200, "{seen:#?}");
-    let first_put = seen.iter().position(|r| r.method == "PUT").unwrap();
-    let retry = seen.iter().rposition(|r| r.method == "PUT").unwrap();
-    assert!(seen[first_put..retry].iter().any(|r| r.method == "GET"), "re-read between the 412 and the retry: {seen:#?}");
+    let requests = proxy.requests();
+    let puts: Vec<(usize, &Recorded)> =
+        requests.iter().enumerate().filter(|(_, r)| r.method == "PUT" && r.path.split('?').next() == Some(path.as_str())).collect();
+    assert_eq!(puts.len(), 2, "one PUT, one retry: {requests:#?}");
+    assert_eq!((puts[0].1.status, puts[0].1.local), (412, true));
+    assert_eq!(puts[1].1.status, 200, "{requests:#?}");
+    // The re-read: GET /Users/{id}, or a lookup by filter.
+    let between = &requests[puts[0].0..puts[1].0];
+    assert!(
+        between.iter().any(|r| r.method == "GET" && r.path.starts_with("/Users")),
+        "re-read between the 412 and the retry: {requests:#?}"
+    );
     eprintln!("If-Match on the PUTs: {:?}", if_match.lock().unwrap());
 
     // Every PUT meets a 412: bob fails, is marked dirty, and says why.
