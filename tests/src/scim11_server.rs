@@ -37,7 +37,6 @@
 //! own tokio runtime in a background thread and stops when dropped.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -108,7 +107,6 @@ impl State {
 
 /// A running SCIM 1.1 server; stops when dropped.
 pub struct Scim11Server {
-    addr: SocketAddr,
     state: Arc<State>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -136,16 +134,12 @@ impl Scim11Server {
             .name(format!("scim11-{}", addr.port()))
             .spawn(move || serve(listener, thread_state, stop_rx))
             .expect("spawn the SCIM 1.1 server thread");
-        Scim11Server { addr, state, stop: Some(stop_tx), thread: Some(thread) }
+        Scim11Server { state, stop: Some(stop_tx), thread: Some(thread) }
     }
 
     /// `http://127.0.0.1:PORT/scim/v1`: the SCIM URL to configure.
     pub fn base_url(&self) -> String {
         self.state.base_url.clone()
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     pub fn token(&self) -> &str {
@@ -162,28 +156,27 @@ impl Scim11Server {
         self.state.lock().groups.clone()
     }
 
-    /// The user with this userName (case-insensitive).
-    pub fn user(&self, user_name: &str) -> Option<Value> {
-        self.state.lock().users.iter().find(|u| same_name(u, "userName", user_name)).cloned()
-    }
-
     /// Adds a user directly (no HTTP); returns its id.
     pub fn insert_user(&self, user: Value) -> String {
-        let mut store = self.state.lock();
-        let resource = stamp(&mut store, user, None, &self.state.base_url, "Users");
-        let id = resource["id"].as_str().unwrap_or_default().to_owned();
-        store.users.push(resource);
-        id
+        self.insert(user, false)
     }
 
     /// Adds a user right after the first `userName eq` lookup of its name
     /// has answered "no such user", as if someone created it meanwhile: the
     /// client's create then gets a 409. Returns the id it will have.
     pub fn insert_user_after_lookup(&self, user: Value) -> String {
+        self.insert(user, true)
+    }
+
+    fn insert(&self, user: Value, after_lookup: bool) -> String {
         let mut store = self.state.lock();
         let resource = stamp(&mut store, user, None, &self.state.base_url, "Users");
         let id = resource["id"].as_str().unwrap_or_default().to_owned();
-        store.after_lookup.push(resource);
+        if after_lookup {
+            store.after_lookup.push(resource)
+        } else {
+            store.users.push(resource)
+        }
         id
     }
 
@@ -282,7 +275,9 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Result<hype
             return a;
         }
         if let Some(accept) = header("accept")
-            && !accept.split(',').any(|m| matches!(media_type(m).as_str(), "application/json" | "*/*" | "application/*"))
+            && !accept
+                .split(',')
+                .any(|m| matches!(media_type(m).as_str(), "application/json" | "*/*" | "application/*"))
         {
             return error(406, format!("SCIM 1.1 answers application/json, but Accept is '{accept}'"));
         }
@@ -299,13 +294,7 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Result<hype
         route(&mut store, &state.base_url, &method, &rel, has_body.then_some(json_body.clone()))
     })();
 
-    state.lock().log.push(Logged {
-        method,
-        path: rel,
-        content_type,
-        body: json_body,
-        status: answer.status,
-    });
+    state.lock().log.push(Logged { method, path: rel, content_type, body: json_body, status: answer.status });
     let mut builder = hyper::Response::builder().status(answer.status);
     for (name, value) in &answer.headers {
         builder = builder.header(*name, value.as_str());
@@ -350,12 +339,12 @@ fn route(store: &mut Store, base: &str, method: &str, rel: &str, body: Option<Op
             };
             match (method, id) {
                 ("GET", None) => list(store, &kind, query),
-                ("POST", None) => create(store, base, &kind, body),
+                ("POST", None) => write(store, base, &kind, None, body),
                 ("GET", Some(id)) => match find(store, &kind, &id) {
                     Some(i) => ok(200, collection(store, &kind)[i].clone()),
                     None => error(404, format!("no resource {id}")),
                 },
-                ("PUT", Some(id)) => replace(store, base, &kind, &id, body),
+                ("PUT", Some(id)) => write(store, base, &kind, Some(&id), body),
                 ("DELETE", Some(id)) => match find(store, &kind, &id) {
                     Some(i) => {
                         collection(store, &kind).remove(i);
@@ -375,14 +364,12 @@ fn route(store: &mut Store, base: &str, method: &str, rel: &str, body: Option<Op
 fn service_provider_configs() -> Value {
     json!({
         "schemas": [CORE_1_0],
-        "documentationUrl": "http://www.simplecloud.info/specs/draft-scim-core-schema-01.html",
         "patch": {"supported": false},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": false},
         "etag": {"supported": false},
-        "xmlDataFormat": {"supported": false},
         "authenticationSchemes": [{
             "name": "OAuth Bearer Token",
             "description": "Authentication with a static bearer token",
@@ -473,8 +460,11 @@ fn check_body(kind: &str, body: Option<Value>) -> Result<serde_json::Map<String,
     if let Some(urn) = find_urn_2_0(&Value::Object(map.clone())) {
         return Err(error(400, format!("SCIM 2.0 URN '{urn}' in a SCIM 1.1 request")));
     }
-    let schemas: Vec<&str> =
-        map.get("schemas").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let schemas: Vec<&str> = map
+        .get("schemas")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if !schemas.contains(&CORE_1_0) {
         return Err(error(400, format!("schemas must include {CORE_1_0}, got {:?}", map.get("schemas"))));
     }
@@ -519,29 +509,12 @@ fn stamp(store: &mut Store, resource: Value, id: Option<&str>, base: &str, kind:
     Value::Object(map)
 }
 
-fn taken(store: &mut Store, kind: &str, unique: &str, value: &str, except: Option<&str>) -> bool {
-    collection(store, kind).iter().any(|r| same_name(r, unique, value) && except.is_none_or(|id| r["id"] != id))
-}
-
-fn create(store: &mut Store, base: &str, kind: &str, body: Option<Value>) -> Answer {
-    let map = match check_body(kind, body) {
-        Ok(m) => m,
-        Err(a) => return a,
-    };
-    let unique = unique_attr(kind);
-    let value = map[unique].as_str().unwrap_or_default().to_owned();
-    if taken(store, kind, unique, &value, None) {
-        return error(409, format!("{unique} '{value}' is already taken"));
-    }
-    let resource = stamp(store, Value::Object(map), None, base, kind);
-    let location = resource["meta"]["location"].as_str().unwrap_or_default().to_owned();
-    collection(store, kind).push(resource.clone());
-    Answer { status: 201, body: Some(resource), headers: vec![("Location", location)] }
-}
-
-fn replace(store: &mut Store, base: &str, kind: &str, id: &str, body: Option<Value>) -> Answer {
-    let Some(i) = find(store, kind, id) else {
-        return error(404, format!("no resource {id}"));
+/// POST (`id` None) or PUT: checked, unique (case-insensitive), stored whole.
+fn write(store: &mut Store, base: &str, kind: &str, id: Option<&str>, body: Option<Value>) -> Answer {
+    let index = match id.map(|id| (id, find(store, kind, id))) {
+        Some((id, None)) => return error(404, format!("no resource {id}")),
+        Some((_, i)) => i,
+        None => None,
     };
     let map = match check_body(kind, body) {
         Ok(m) => m,
@@ -549,11 +522,20 @@ fn replace(store: &mut Store, base: &str, kind: &str, id: &str, body: Option<Val
     };
     let unique = unique_attr(kind);
     let value = map[unique].as_str().unwrap_or_default().to_owned();
-    if taken(store, kind, unique, &value, Some(id)) {
+    if collection(store, kind).iter().any(|r| same_name(r, unique, &value) && id.is_none_or(|id| r["id"] != id)) {
         return error(409, format!("{unique} '{value}' is already taken"));
     }
-    // A full replace: what the body leaves out is gone.
-    let resource = stamp(store, Value::Object(map), Some(id), base, kind);
-    collection(store, kind)[i] = resource.clone();
-    ok(200, resource)
+    let resource = stamp(store, Value::Object(map), id, base, kind);
+    match index {
+        // A full replace: what the body leaves out is gone.
+        Some(i) => {
+            collection(store, kind)[i] = resource.clone();
+            ok(200, resource)
+        }
+        None => {
+            let location = resource["meta"]["location"].as_str().unwrap_or_default().to_owned();
+            collection(store, kind).push(resource.clone());
+            Answer { status: 201, body: Some(resource), headers: vec![("Location", location)] }
+        }
+    }
 }

@@ -64,7 +64,12 @@ fn the_scim11_test_server_refuses_what_a_1_1_client_must_not_send() {
     let url = |p: &str| format!("{}{p}", server.base_url());
     let auth = format!("Bearer {}", server.token());
     let post = |ct: &str, body: Value| {
-        http.post(url("/Users")).header("Authorization", &auth).header("Content-Type", ct).body(body.to_string()).send().unwrap()
+        http.post(url("/Users"))
+            .header("Authorization", &auth)
+            .header("Content-Type", ct)
+            .body(body.to_string())
+            .send()
+            .unwrap()
     };
     let good = json!({"schemas": [CORE_1_0], "userName": "alice", "active": true});
     assert_eq!(post("application/scim+json", good.clone()).status(), 415);
@@ -231,9 +236,12 @@ fn token_endpoint(
         if !creds_ok {
             return oauth_error(401, "invalid_client");
         }
-        Some(proxy::Response::new(200).header("Content-Type", "application/json").header("Cache-Control", "no-store").body(
-            json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600}).to_string(),
-        ))
+        Some(
+            proxy::Response::new(200)
+                .header("Content-Type", "application/json")
+                .header("Cache-Control", "no-store")
+                .body(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600}).to_string()),
+        )
     }
 }
 
@@ -311,8 +319,11 @@ fn a_stale_etag_is_re_read_and_retried_once_and_a_persistent_412_marks_the_user_
     assert_eq!(user(&t.users(), "alice")["title"], "Principal Engineer", "{out}");
     let path = format!("/Users/{alice_id}");
     let requests = proxy.requests();
-    let puts: Vec<(usize, &Recorded)> =
-        requests.iter().enumerate().filter(|(_, r)| r.method == "PUT" && r.path.split('?').next() == Some(path.as_str())).collect();
+    let puts: Vec<(usize, &Recorded)> = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.method == "PUT" && r.path.split('?').next() == Some(path.as_str()))
+        .collect();
     assert_eq!(puts.len(), 2, "one PUT, one retry: {requests:#?}");
     assert_eq!((puts[0].1.status, puts[0].1.local), (412, true));
     assert_eq!(puts[1].1.status, 200, "{requests:#?}");
@@ -332,7 +343,11 @@ fn a_stale_etag_is_re_read_and_retried_once_and_a_persistent_412_marks_the_user_
     let out = s.run_ok(&["sync", "--once"]);
     assert!(out.contains("user bob failed"), "{out}");
     assert_eq!(user(&t.users(), "bob")["title"], "Engineer");
-    let bob_puts = proxy.requests().iter().filter(|r| r.method == "PUT" && r.path.starts_with(&format!("/Users/{bob_id}"))).count();
+    let bob_puts = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.starts_with(&format!("/Users/{bob_id}")))
+        .count();
     assert_eq!(bob_puts, 2, "re-read and retried once, no more: {:#?}", proxy.requests());
 
     let list: Value = serde_json::from_str(&s.run_ok(&["channels", "list", "--json"])).expect("channels list --json");
@@ -384,7 +399,8 @@ fn groups_fall_back_to_put_when_the_target_does_not_support_patch() {
         let put_after = requests[i..].iter().any(|p| p.method == "PUT" && p.path == r.path && p.status == 200);
         assert!(put_after, "a 501 on PATCH {} is followed by a PUT: {requests:#?}", r.path);
     }
-    let group_puts = requests.iter().filter(|r| r.method == "PUT" && r.path.starts_with("/Groups/") && r.status == 200).count();
+    let group_puts =
+        requests.iter().filter(|r| r.method == "PUT" && r.path.starts_with("/Groups/") && r.status == 200).count();
     assert!(group_puts >= 1, "the membership went by PUT: {requests:#?}");
 }
 
@@ -411,8 +427,12 @@ fn a_group_on_the_second_page_is_linked_and_120_users_settle() {
     let users = t.users();
     assert_eq!(users.len(), 120, "{out}");
     let groups = t.groups();
-    let group_reads: Vec<String> =
-        proxy.requests().iter().filter(|r| r.method == "GET" && r.path.starts_with("/Groups")).map(|r| r.path.clone()).collect();
+    let group_reads: Vec<String> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/Groups"))
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(groups.len(), 60, "g57 was linked, not duplicated; group reads: {group_reads:#?}\n{out}");
     let linked = groups.iter().find(|g| g["displayName"] == "g57").expect("g57");
     assert_eq!(linked["id"], g57.as_str());
@@ -430,7 +450,8 @@ fn a_group_on_the_second_page_is_linked_and_120_users_settle() {
 #[test]
 fn the_demo_runs_three_cycles_against_the_sandbox() {
     let dir = profile_dir();
-    let out = provisio_command(&["--connector-dir", dir.to_str().unwrap(), "demo"]).output().expect("run provisio demo");
+    let out =
+        provisio_command(&["--connector-dir", dir.to_str().unwrap(), "demo"]).output().expect("run provisio demo");
     let (so, se) = (stdout(&out), stderr(&out));
     assert!(out.status.success(), "provisio demo failed ({}):\n{so}\n--- stderr\n{se}", out.status);
 
@@ -438,7 +459,10 @@ fn the_demo_runs_three_cycles_against_the_sandbox() {
     let cycles: Vec<&str> = so.split("── cycle ").skip(1).collect();
     assert_eq!(cycles.len(), 3, "{so}");
     let summary = |text: &str| -> Vec<String> {
-        text.lines().map(cells).find(|c| c.len() >= 11 && c[1] == "people").unwrap_or_else(|| panic!("no summary row in:\n{text}"))
+        text.lines()
+            .map(cells)
+            .find(|c| c.len() >= 11 && c[1] == "people")
+            .unwrap_or_else(|| panic!("no summary row in:\n{text}"))
     };
     let number = |row: &[String], i: usize| row[i].parse::<u64>().unwrap_or_else(|_| panic!("not a number: {row:?}"));
     // CONNECTION CHANNEL CREATED LINKED UPDATED DISABLED RE-ENABLED DELETED SKIPPED FAILED DURATION
@@ -454,7 +478,8 @@ fn the_demo_runs_three_cycles_against_the_sandbox() {
 
     // What the target holds after the last cycle.
     let target: Vec<Vec<String>> = cycles[2].lines().map(cells).filter(|c| c.len() == 4).collect();
-    let row = |name: &str| target.iter().find(|c| c[0] == name).unwrap_or_else(|| panic!("no {name} in:\n{}", cycles[2]));
+    let row =
+        |name: &str| target.iter().find(|c| c[0] == name).unwrap_or_else(|| panic!("no {name} in:\n{}", cycles[2]));
     assert_eq!(row("bob")[2], "Head of Construction");
     assert_eq!(row("chloe")[3], "false", "chloe is inactive");
     assert_eq!(row("dmitri")[3], "false", "dmitri is inactive");
