@@ -11,13 +11,24 @@
 //! |---|---|
 //! | [`manifest`] | settings form, attribute catalogue, options, remove-user semantics |
 //! | [`properties`] | parsing and checking `pingid.properties` |
+//! | [`jws`] | HS256 compact JWS signing and verification, the request timestamp |
+//! | [`api`] | the signed PingID API client and its `errorId` handling |
+//! | [`devices`] | which managed MFA devices to pair and unpair (Merge, Overwrite) |
+//! | `users` | the operations: test connection, find, create, update, disable, enable, delete |
 //!
-//! Operations are not implemented yet: the manifest declares no capability,
-//! so each one answers `unsupported`. [`PingIdConnector::open`] already
-//! parses the properties file and the device settings.
+//! [`PingIdConnector::open`] parses the properties file, decodes the signing
+//! key and reads the device settings; a problem with either is a `config`
+//! error naming the setting, never showing the key.
 
+pub mod api;
+pub mod devices;
+pub mod jws;
 pub mod manifest;
 pub mod properties;
+mod users;
+
+#[cfg(test)]
+mod tests;
 
 use manifest::{MANAGE_DEVICES, PINGID_PROPERTIES, PRIMARY_DEVICE_ON_CREATE};
 use properties::PingIdProperties;
@@ -54,7 +65,7 @@ pub struct PingIdSettings {
 /// The PingID connector, opened for one connection.
 pub struct PingIdConnector {
     settings: PingIdSettings,
-    #[allow(dead_code)] // used by the operations, which arrive next
+    api: api::Api,
     host: Host,
 }
 
@@ -79,7 +90,37 @@ impl Connector for PingIdConnector {
                 config.connection
             ));
         }
-        Ok(PingIdConnector { settings, host })
+        let api = api::Api::new(&settings.properties, host.clone())
+            .map_err(|e| config_error(&config, PINGID_PROPERTIES, format_args!("is unusable: {e}")))?;
+        Ok(PingIdConnector { settings, api, host })
+    }
+
+    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
+        self.check_connection().await
+    }
+
+    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
+        self.find(unique_id).await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
+        self.create(user).await
+    }
+
+    async fn update_user(&self, target_id: &str, user: &UserRecord) -> Result<(), ConnectorError> {
+        self.update(target_id, user).await
+    }
+
+    async fn disable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.disable(target_id).await
+    }
+
+    async fn enable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.enable(target_id).await
+    }
+
+    async fn delete_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.delete(target_id).await
     }
 }
 

@@ -67,8 +67,16 @@ pub fn manifest() -> Manifest {
                 .to_owned(),
         },
         options: options(),
-        // Operations are not implemented yet: every one answers `unsupported`.
-        capabilities: BTreeSet::new(),
+        capabilities: BTreeSet::from([
+            Capability::TestConnection,
+            Capability::UserFind,
+            Capability::UserCreate,
+            Capability::UserUpdate,
+            Capability::UserDisable,
+            Capability::UserEnable,
+            Capability::UserDelete,
+            Capability::DeviceManagement,
+        ]),
         notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
     }
 }
@@ -162,8 +170,11 @@ mod tests {
     }
 
     #[test]
-    fn no_capability_is_declared_until_operations_exist() {
-        assert!(manifest().capabilities.is_empty());
+    fn the_user_lifecycle_and_devices_are_declared_and_groups_are_not() {
+        let c = manifest().capabilities;
+        assert_eq!(c.len(), 8);
+        assert!(c.contains(&Capability::DeviceManagement) && c.contains(&Capability::UserEnable));
+        assert!(!c.contains(&Capability::GroupCreate) && !c.contains(&Capability::DiscoverSchema));
     }
 
     #[test]
@@ -212,6 +223,6 @@ mod tests {
         let text = PROPERTIES.replace("use_signature=true", "use_signature=false");
         let h = Harness::open::<PingIdConnector>(json!({"pingid_properties": text}), RecordedHttp::new()).unwrap();
         assert!(h.logs().iter().any(|(_, line)| line.contains("use_signature")));
-        assert_eq!(h.run(Operation::TestConnection).unwrap_err().kind, ErrorKind::Unsupported);
+        assert_eq!(h.run(Operation::DiscoverSchema).unwrap_err().kind, ErrorKind::Unsupported);
     }
 }
