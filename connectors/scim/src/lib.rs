@@ -6,26 +6,38 @@
 //! remove-user semantics, option defaults) is built in [`manifest`] from the
 //! shared pieces of `provisio-scim-kit`.
 //!
-//! Operations are not implemented yet: the manifest declares no capability,
-//! so each one answers `unsupported`. [`ScimConnector::open`] already checks
-//! the connection's settings and keeps them for the operations to come.
+//! The operations are those of [`provisio_scim_kit::ScimTarget`] with the
+//! SCIM Provisioner's defaults ([`TargetOptions::from_settings`]): users are
+//! found by the Unique User Identifier's filter (or the Filter Expression),
+//! created with POST, replaced with PUT over their current state (never
+//! PATCHed), disabled and enabled through `active`, deleted with DELETE;
+//! groups are found by listing them all (Results Per Page) and comparing
+//! `displayName`, created with POST, updated with PUT or, with Use PATCH for
+//! Group Updates, PATCH (falling back to PUT when the target does not take
+//! it), deleted with DELETE. Custom attributes declared for the connection
+//! (`extra_attributes`, targets `<extension URN>:<name>`) are written into
+//! their extension like catalogue fields.
 
 pub mod manifest;
 
 use provisio_core::prelude::*;
 use provisio_scim_kit::config::ScimSettings;
+use provisio_scim_kit::{ScimTarget, TargetOptions};
 
 /// The generic SCIM connector, opened for one connection.
 pub struct ScimConnector {
-    settings: ScimSettings,
-    #[allow(dead_code)] // used by the operations, which arrive next
-    host: Host,
+    target: ScimTarget,
 }
 
 impl ScimConnector {
     /// The connection's checked settings.
     pub fn settings(&self) -> &ScimSettings {
-        &self.settings
+        self.target.settings()
+    }
+
+    /// The SCIM operations behind this connector.
+    pub fn target(&self) -> &ScimTarget {
+        &self.target
     }
 }
 
@@ -36,8 +48,63 @@ impl Connector for ScimConnector {
 
     fn open(config: ConnectorConfig, host: Host) -> Result<Self, ConnectorError> {
         let settings = ScimSettings::from_config(&config)?;
-        Ok(ScimConnector { settings, host })
+        let options = TargetOptions::from_settings(&settings);
+        let target = ScimTarget::from_config(&config, host, settings, manifest::manifest().attributes, options)?;
+        Ok(ScimConnector { target })
+    }
+
+    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
+        self.target.test_connection().await
+    }
+
+    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
+        self.target.find_user(unique_id).await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
+        self.target.create_user(user).await
+    }
+
+    async fn update_user(&self, target_id: &str, user: &UserRecord) -> Result<(), ConnectorError> {
+        self.target.update_user(target_id, user).await
+    }
+
+    async fn disable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.disable_user(target_id).await
+    }
+
+    async fn enable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.enable_user(target_id).await
+    }
+
+    async fn delete_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.delete_user(target_id).await
+    }
+
+    async fn find_group(&self, name: &str) -> Result<Option<TargetGroup>, ConnectorError> {
+        self.target.find_group(name).await
+    }
+
+    async fn create_group(&self, group: &GroupRecord) -> Result<TargetGroup, ConnectorError> {
+        self.target.create_group(group).await
+    }
+
+    async fn update_group(
+        &self,
+        target_id: &str,
+        group: &GroupRecord,
+        added: &[String],
+        removed: &[String],
+    ) -> Result<(), ConnectorError> {
+        self.target.update_group(target_id, group, added, removed).await
+    }
+
+    async fn delete_group(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.delete_group(target_id).await
     }
 }
 
 provisio_core::register_connector!(ScimConnector);
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,9 @@ pub const NOTES: &[&str] = &[
     "Users are replaced with PUT, never PATCHed; Disable sends active=false, Delete sends HTTP DELETE, re-enabling sends active=true and needs User Update.",
     "Unique User Identifier cannot be changed once a connection exists: delete the connection and create it again.",
     "Custom SCIM attributes are declared per connection (Custom Attribute Schema URNs, SCIM 2.0 only); they are not part of this catalogue.",
+    "Groups are matched by exact, case-sensitive displayName after listing every group (Results Per Page; -1 sends no count).",
+    "With Use PATCH for Group Updates the group is read first and the PATCH brings it to the source membership (add the missing members, remove the extra ones, replace displayName on rename); when the ServiceProviderConfig says PATCH is unsupported, or the target answers 501, groups are replaced with PUT instead.",
+    "If-Match is sent on PUT and PATCH only when the ServiceProviderConfig advertises ETags; a 412 re-reads the resource and retries once.",
 ];
 
 /// The manifest of the generic SCIM connector.
@@ -45,8 +48,19 @@ pub fn manifest() -> Manifest {
         // User Create, User Update, User Disable / Delete selected; Provision
         // Disabled Users cleared; no constraint (b.0, b.1.2).
         options: ProvisioningOptionsSpec::defaults(true, true, true, false),
-        // Operations are not implemented yet: every one answers `unsupported`.
-        capabilities: BTreeSet::new(),
+        capabilities: BTreeSet::from([
+            Capability::TestConnection,
+            Capability::UserFind,
+            Capability::UserCreate,
+            Capability::UserUpdate,
+            Capability::UserDisable,
+            Capability::UserEnable,
+            Capability::UserDelete,
+            Capability::GroupFind,
+            Capability::GroupCreate,
+            Capability::GroupUpdate,
+            Capability::GroupDelete,
+        ]),
         notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
     }
 }
@@ -84,8 +98,11 @@ mod tests {
     }
 
     #[test]
-    fn no_capability_is_declared_until_operations_exist() {
-        assert!(manifest().capabilities.is_empty());
+    fn every_user_and_group_operation_is_declared() {
+        let caps = manifest().capabilities;
+        assert_eq!(caps.len(), 11);
+        assert!(!caps.contains(&Capability::DiscoverSchema));
+        assert!(!caps.contains(&Capability::DeviceManagement));
     }
 
     #[test]
@@ -132,10 +149,10 @@ mod tests {
     }
 
     #[test]
-    fn operations_answer_unsupported() {
+    fn schema_discovery_answers_unsupported() {
         let h = Harness::open::<ScimConnector>(json!({"scim_url": "https://scim.example/v2"}), RecordedHttp::new())
             .unwrap();
-        let err = h.run(Operation::TestConnection).unwrap_err();
+        let err = h.run(Operation::DiscoverSchema).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unsupported);
     }
 }
