@@ -2,12 +2,17 @@
 //!
 //! The level comes from `-v` (info, debug, trace) or, when set, from
 //! `PROVISIO_LOG` in `tracing` filter syntax (e.g. `provisio_host=debug`).
+//!
+//! Per-user workflow events (a suppressed action, a failed user) are logged
+//! as warnings under the target `provisio::workflow`. Without `-v` they are
+//! kept off the console, because the summary printed after every cycle lists
+//! them; with `-v`, or `PROVISIO_LOG=provisio::workflow=warn`, they appear.
 
 use tracing_subscriber::EnvFilter;
 
 pub fn init(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,provisio::workflow=error",
         1 => "info",
         2 => "debug",
         _ => "trace",

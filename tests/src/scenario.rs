@@ -72,11 +72,19 @@ pub fn guid_for(name: &str) -> String {
 pub struct Group {
     pub cn: String,
     pub members: Vec<String>,
+    /// Entry GUID; derived from the first name given unless set.
+    pub guid: String,
 }
 
 impl Group {
     pub fn new(cn: &str, members: &[&str]) -> Group {
-        Group { cn: cn.to_owned(), members: members.iter().map(|m| (*m).to_owned()).collect() }
+        Group { cn: cn.to_owned(), members: members.iter().map(|m| (*m).to_owned()).collect(), guid: guid_for(&format!("group-{cn}")) }
+    }
+
+    /// The same group (same GUID) under a new name.
+    pub fn renamed(mut self, cn: &str) -> Group {
+        self.cn = cn.to_owned();
+        self
     }
 }
 
@@ -280,9 +288,7 @@ impl Scenario {
         for g in groups {
             out.push_str(&format!(
                 "dn: cn={},ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: {}\nentryUUID: {}\n",
-                g.cn,
-                g.cn,
-                guid_for(&format!("group-{}", g.cn))
+                g.cn, g.cn, g.guid
             ));
             for m in &g.members {
                 out.push_str(&format!("member: uid={m},ou=people,dc=example,dc=org\n"));

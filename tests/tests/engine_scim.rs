@@ -162,7 +162,7 @@ fn cleared_options_suppress_their_action_with_a_warning() {
 #[test]
 fn an_existing_target_user_is_linked_not_duplicated_even_in_another_case() {
     let t = ScimPeer::shared().unique_tenant("link");
-    let existing = t.create_user(&serde_json::json!({"userName": "ALICE", "title": "Old"}));
+    let existing = t.create_user(serde_json::json!({"userName": "ALICE", "title": "Old"}));
     let s = Scenario::scim(&t.base_url, &t.token).build();
     s.write_directory(&[Person::new("alice")], &[]);
     s.sync_ok();
@@ -234,19 +234,24 @@ fn groups_are_created_renamed_and_their_membership_follows_the_source() {
     want.sort();
     assert_eq!(members(eng), want);
 
-    // bob leaves engineering, chloe joins; design is renamed; a new group appears.
+    let design_id = groups.iter().find(|g| g["displayName"] == "design").expect("design")["id"].clone();
+
+    // bob leaves engineering, chloe joins; design is renamed (same entry GUID).
     s.write_directory(
         &people,
-        &[Group::new("engineering", &["alice", "chloe"]), Group::new("design", &["chloe"])],
+        &[Group::new("engineering", &["alice", "chloe"]), Group::new("design", &["chloe"]).renamed("product-design")],
     );
     s.sync_ok();
     let groups = t.groups();
+    assert_eq!(groups.len(), 2, "renamed, not created again: {groups:#?}");
     let eng = groups.iter().find(|g| g["displayName"] == "engineering").expect("engineering");
     let mut want = vec![ids["alice"].clone(), ids["chloe"].clone()];
     want.sort();
     assert_eq!(members(eng), want);
+    let renamed = groups.iter().find(|g| g["displayName"] == "product-design").expect("the renamed group");
+    assert_eq!(renamed["id"], design_id);
 
-    // The design group leaves the scope: deleted.
+    // The renamed group leaves the scope: deleted.
     s.write_directory(&people, &[Group::new("engineering", &["alice", "chloe"])]);
     s.sync_ok();
     let names: Vec<String> = t.groups().iter().map(|g| g["displayName"].as_str().unwrap().to_owned()).collect();
@@ -285,4 +290,60 @@ fn basic_authentication_reaches_the_target_through_an_authenticating_proxy() {
     let out = s2.run(&["sync", "--once"]);
     assert!(!out.status.success());
     assert!(t2.users().is_empty());
+}
+
+#[test]
+fn provision_one_user_shows_each_step_and_touches_only_that_user() {
+    let t = ScimPeer::shared().unique_tenant("provision");
+    let s = Scenario::scim(&t.base_url, &t.token).build();
+    s.write_directory(&[Person::new("alice"), Person::new("bob")], &[]);
+    let out = s.run_ok(&["provision", "--user", "bob"]);
+    for step in ["step 1, scope", "step 2, mapping, match and action", "step 3, result", "create"] {
+        assert!(out.contains(step), "missing {step:?} in:\n{out}");
+    }
+    let users = t.users();
+    assert_eq!(users.len(), 1, "only bob: {users:#?}");
+    assert_eq!(users[0]["userName"], "bob");
+}
+
+#[test]
+fn channels_list_shows_counts_and_reset_makes_the_next_cycle_link() {
+    let t = ScimPeer::shared().unique_tenant("channels");
+    let s = Scenario::scim(&t.base_url, &t.token).build();
+    s.write_directory(&[Person::new("alice"), Person::new("bob")], &[]);
+    s.sync_ok();
+    let out = s.run_ok(&["channels", "list", "--json"]);
+    let list: Value = serde_json::from_str(&out).expect("channels list --json is JSON");
+    assert_eq!(list[0]["channel"], "people", "{list:#}");
+    assert_eq!(list[0]["users"], 2);
+    assert_eq!(list[0]["dirty"], 0);
+    let table = s.run_ok(&["channels", "list"]);
+    assert!(table.contains("people") && table.contains("created 2"), "{table}");
+
+    let out = s.run_ok(&["channels", "reset", "--channel", "target/people"]);
+    assert!(out.contains("state forgotten"), "{out}");
+    // The next cycle behaves as the first: existing accounts are linked.
+    s.sync_ok();
+    assert_eq!(t.users().len(), 2, "no duplicates after a reset");
+    let links = s.audit().iter().filter(|e| e["event_type"] == "LINK").count();
+    assert_eq!(links, 2);
+}
+
+#[test]
+fn a_malformed_source_file_provisions_nothing_and_names_the_line() {
+    let t = ScimPeer::shared().unique_tenant("malformed");
+    let s = Scenario::scim(&t.base_url, &t.token).build();
+    s.write_directory(&[Person::new("alice"), Person::new("bob")], &[]);
+    s.sync_ok();
+    // Break the file: a line without the ':' separator in the middle.
+    let text = std::fs::read_to_string(&s.ldif).unwrap().replacen("title: Engineer", "title Engineer", 1);
+    std::fs::write(&s.ldif, text).unwrap();
+    let out = s.run(&["sync", "--once"]);
+    assert!(!out.status.success());
+    let text = provisio_e2e::stdout(&out) + &provisio_e2e::stderr(&out);
+    assert!(text.contains("directory.ldif") && text.contains("line"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    let users = t.users();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().all(active), "a failed read deprovisioned someone: {users:#?}");
 }

@@ -85,7 +85,10 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
     println!("sandbox target: {}\n", sandbox.base_url());
     let conn = config.connections.first_mut().ok_or_else(|| CliError::User("the example has no connection".into()))?;
     conn.settings.insert("scim_url".into(), SettingValue::Plain(sandbox.base_url().into()));
-    conn.settings.insert("access_token".into(), SettingValue::Plain(token.clone().into()));
+    // The token reaches the connection by reference, as a secret should.
+    let token_file = dir.join("sandbox-token");
+    write_private(&token_file, &token)?;
+    conn.settings.insert("access_token".into(), SettingValue::File { file: token_file });
 
     let engine = Engine::new(config, connectors).map_err(CliError::User)?;
     engine.redactor.add(&token);
@@ -134,6 +137,21 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
     }
     println!("done. Try it on your own data: see examples/provisio.toml and docs/configuration.md.");
     Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| CliError::User(format!("cannot write {}: {e}", path.display())))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {

@@ -229,13 +229,13 @@ impl ChannelRun<'_> {
             Event::Skipped(why) => {
                 s.skipped += 1;
                 let message = format!("user {}: {why}", o.work.unique_id);
-                tracing::warn!(connection = %self.conn.name, channel = %self.channel.name, "{message}");
+                tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
                 report.warnings.push(message);
             }
             Event::Failed(e) => {
                 s.failed += 1;
                 let message = self.redactor.redact(&e.to_string());
-                tracing::warn!(connection = %self.conn.name, channel = %self.channel.name, user = %o.work.unique_id, "{message}");
+                tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, user = %o.work.unique_id, "{message}");
                 report.failures.push((o.work.unique_id.clone(), message));
             }
         }
