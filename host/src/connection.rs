@@ -41,6 +41,7 @@ impl std::fmt::Debug for Connection {
 pub fn connector_config(
     conn: &ConnectionConfig,
     manifest: &Manifest,
+    discovered: &[AttributeSpec],
     redactor: &Redactor,
 ) -> Result<ConnectorConfig, ConnectorError> {
     let mut settings = BTreeMap::new();
@@ -81,20 +82,7 @@ pub fn connector_config(
             .ok_or_else(|| ConnectorError::config(format!("connection '{}': remove_user_action '{a}' is not Disable or Delete", conn.name)))?,
         None => manifest.remove_user.default,
     };
-    let extra_attributes = conn
-        .custom_attributes
-        .iter()
-        .map(|c| {
-            let namespace = c.namespace.clone().unwrap_or_else(|| "urn:ietf:params:scim:schemas:extension:custom:2.0:User".into());
-            let mut spec = AttributeSpec::new(&c.name, &format!("{namespace}:{}", c.name));
-            spec.multi_valued = c.multi_valued;
-            spec.required = c.required;
-            if !c.sub_attributes.is_empty() {
-                spec.notes = format!("sub-attributes: {}", c.sub_attributes.join(", "));
-            }
-            spec
-        })
-        .collect();
+    let extra_attributes = crate::config::catalogue::extra_attributes(conn, discovered);
     Ok(ConnectorConfig { connection: conn.name.clone(), settings, options, remove_user_action, extra_attributes })
 }
 
@@ -103,10 +91,11 @@ impl Connection {
     pub fn open(
         conn: &ConnectionConfig,
         loaded: &LoadedConnector,
+        discovered: &[AttributeSpec],
         redactor: &Redactor,
         client: reqwest::Client,
     ) -> Result<Connection, ConnectorError> {
-        let config = connector_config(conn, &loaded.manifest, redactor)?;
+        let config = connector_config(conn, &loaded.manifest, discovered, redactor)?;
         let services = Services {
             client,
             redactor: redactor.clone(),
@@ -136,5 +125,17 @@ impl Connection {
 
     pub async fn test_connection(&self, timeout: Duration) -> Result<ConnectionReport, ConnectorError> {
         self.call(Operation::TestConnection, timeout).await
+    }
+
+    /// Every attribute mappings of this connection may target: the manifest's
+    /// and the extra ones it was opened with.
+    pub fn catalogue(&self) -> crate::config::catalogue::Catalogue {
+        let mut attributes = self.manifest.attributes.clone();
+        for extra in &self.config.extra_attributes {
+            if !attributes.iter().any(|a| a.code == extra.code) {
+                attributes.push(extra.clone());
+            }
+        }
+        crate::config::catalogue::Catalogue { attributes }
     }
 }

@@ -40,6 +40,14 @@ pub enum ConnectionsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fetch the target's schema ("Refresh Fields") and record it for the
+    /// connection; mappings and `config check` then accept its fields.
+    RefreshFields {
+        #[arg(long)]
+        connection: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,7 +131,10 @@ pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> 
 }
 
 pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), CliError> {
-    let ConnectionsCommand::Test { connection, json } = cmd;
+    let (connection, json) = match cmd {
+        ConnectionsCommand::Test { connection, json } => (connection, json),
+        ConnectionsCommand::RefreshFields { connection, json } => return refresh_fields(global, connection, *json),
+    };
     let engine = engine(global)?;
     report_problems(&engine.check(None))?;
     let selected: Vec<_> =
@@ -160,6 +171,44 @@ pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), 
     if failed > 0 {
         return Err(CliError::User(format!("{failed} connection(s) failed the activation check")));
     }
+    Ok(())
+}
+
+fn refresh_fields(global: &GlobalArgs, name: &str, json: bool) -> Result<(), CliError> {
+    let engine = engine(global)?;
+    let conn = engine
+        .config
+        .connection(name)
+        .ok_or_else(|| CliError::User(format!("no connection named '{name}' in {}", engine.config.file.display())))?
+        .clone();
+    let store = open_store(&engine)?;
+    let before = crate::engine::discovered_fields(Some(&store), name);
+    let schema = engine.refresh_fields(&conn, &store).map_err(|e| {
+        CliError::User(format!(
+            "connection '{name}': refresh-fields failed: {e}{}",
+            if before.is_empty() { String::new() } else { format!(" ({} previously recorded field(s) stay in place)", before.len()) }
+        ))
+    })?;
+    if json {
+        print_json(&serde_json::json!({ "connection": name, "attributes": schema.attributes, "notes": schema.notes }))?;
+        return Ok(());
+    }
+    let known: std::collections::BTreeSet<&str> = before.iter().map(|a| a.code.as_str()).collect();
+    let mut t = table(["FIELD", "TARGET", "REQUIRED", "MULTI", ""]);
+    for a in &schema.attributes {
+        t.add_row([
+            a.code.clone(),
+            a.target.clone(),
+            super::output::yes(a.required).to_owned(),
+            super::output::yes(a.multi_valued).to_owned(),
+            if known.contains(a.code.as_str()) { String::new() } else { "new".to_owned() },
+        ]);
+    }
+    println!("{t}");
+    for n in &schema.notes {
+        println!("note: {n}");
+    }
+    println!("{} field(s) recorded for connection '{name}'; mappings may now use them.", schema.attributes.len());
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use provisio_core::manifest::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::catalogue::Catalogue;
 use super::{ChannelConfig, Config, ConnectionConfig, SettingValue, SourceConfig};
 use crate::loader::LoadReport;
 
@@ -46,6 +47,8 @@ pub struct CheckContext<'a> {
     /// The Unique User Identifier a connection was first run with, from the
     /// state store (None when the connection has no state yet).
     pub recorded_identifier: &'a dyn Fn(&str) -> Option<String>,
+    /// Fields recorded by `connections refresh-fields` for a connection.
+    pub discovered: &'a dyn Fn(&str) -> Vec<provisio_core::manifest::AttributeSpec>,
 }
 
 #[derive(Default)]
@@ -128,12 +131,13 @@ fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Pro
 
     check_group_names(conn, p, &at);
 
+    let discovered = (ctx.discovered)(&conn.name);
     let mut channel_names = BTreeSet::new();
     for ch in &conn.channels {
         if !channel_names.insert(ch.name.as_str()) {
             p.error(format!("{at} › channel '{}'", ch.name), "two channels of this connection have this name");
         }
-        check_channel(conn, ch, m, &format!("{at} › channel '{}'", ch.name), p);
+        check_channel(conn, ch, m, &discovered, &format!("{at} › channel '{}'", ch.name), p);
     }
     if conn.channels.is_empty() {
         p.warning(&at, "has no channel; nothing will be provisioned through it");
@@ -296,7 +300,14 @@ pub fn parse_remove_action(s: &str) -> Option<RemoveUserAction> {
     }
 }
 
-fn check_channel(conn: &ConnectionConfig, ch: &ChannelConfig, m: &Manifest, at: &str, p: &mut Problems) {
+fn check_channel(
+    conn: &ConnectionConfig,
+    ch: &ChannelConfig,
+    m: &Manifest,
+    discovered: &[provisio_core::manifest::AttributeSpec],
+    at: &str,
+    p: &mut Problems,
+) {
     if ch.max_threads == 0 {
         p.error(format!("{at} › max_threads"), "must be at least 1");
     }
@@ -309,33 +320,34 @@ fn check_channel(conn: &ConnectionConfig, ch: &ChannelConfig, m: &Manifest, at: 
     check_source(&ch.source, &format!("{at} › source"), p);
 
     // Mapping: known fields, required fields, expressions.
-    let custom: BTreeMap<&str, bool> = conn.custom_attributes.iter().map(|c| (c.name.as_str(), c.multi_valued)).collect();
+    let catalogue = Catalogue::new(conn, m, discovered);
     let mut mapped = BTreeSet::new();
     for (i, field) in ch.mapping.iter().enumerate() {
         let where_ = format!("{at} › mapping[{i}] '{}'", field.field);
-        match m.attribute(&field.field) {
+        match catalogue.find(&field.field) {
             Some(a) => {
                 mapped.insert(a.code.clone());
             }
-            None if custom.contains_key(field.field.as_str()) => {}
             None => {
-                let names = m.attributes.iter().map(|a| a.code.as_str()).chain(custom.keys().copied());
-                let hint = closest(&field.field, names).map(|c| format!("; did you mean '{c}'?")).unwrap_or_default();
-                p.error(where_, format!("connector '{}' has no attribute '{}'{hint}", m.id, field.field));
+                let hint = closest(&field.field, catalogue.codes()).map(|c| format!("; did you mean '{c}'?")).unwrap_or_default();
+                let refresh = if m.supports(provisio_core::manifest::Capability::DiscoverSchema) {
+                    format!(
+                        "; if the target has it, run `provisio connections refresh-fields --connection {}` first",
+                        conn.name
+                    )
+                } else {
+                    String::new()
+                };
+                p.error(where_, format!("connector '{}' has no attribute '{}'{hint}{refresh}", m.id, field.field));
             }
         }
     }
-    for a in m.attributes.iter().filter(|a| a.required) {
+    for a in catalogue.attributes.iter().filter(|a| a.required) {
         if !mapped.contains(&a.code) {
             p.error(format!("{at} › mapping"), format!("required attribute '{}' is not mapped", a.code));
         }
     }
-    for c in conn.custom_attributes.iter().filter(|c| c.required) {
-        if !ch.mapping.iter().any(|f| f.field == c.name) {
-            p.error(format!("{at} › mapping"), format!("required custom attribute '{}' is not mapped", c.name));
-        }
-    }
-    let multi = |code: &str| m.attribute(code).map(|a| a.multi_valued).or_else(|| custom.get(code).copied()).unwrap_or(false);
+    let multi = |code: &str| catalogue.multi_valued(code);
     if let Err(errors) = provisio_mapping::MappingSet::compile(&ch.mapping, &multi) {
         for e in errors {
             p.error(format!("{at} › mapping"), e.to_string());

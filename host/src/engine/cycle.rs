@@ -8,7 +8,6 @@
 //! marked dirty and retried next cycle; it never aborts the cycle.
 
 use futures_util::StreamExt as _;
-use provisio_core::manifest::Manifest;
 use provisio_mapping::MappingSet;
 use provisio_source::Snapshot;
 use provisio_state::{ChannelKey, CycleSummary, StateStore, UserStatus};
@@ -20,6 +19,7 @@ use super::decide::{Decision, Policy};
 use super::groups::sync_groups;
 use super::source::read_source;
 use super::users::{Event, MappingContext, Outcome, Work, execute, plan_users};
+use crate::config::catalogue::Catalogue;
 use crate::config::{ChannelConfig, ConnectionConfig};
 use crate::connection::Connection;
 use crate::redact::Redactor;
@@ -59,18 +59,13 @@ pub fn identifier_field(conn: &Connection) -> String {
     conn.manifest.attributes.iter().find(|a| a.required).map(|a| a.code.clone()).unwrap_or_else(|| "userName".into())
 }
 
-/// Compile a channel's mapping against the connector's catalogue.
-pub fn compile_mapping(conn_cfg: &ConnectionConfig, ch: &ChannelConfig, m: &Manifest) -> Result<MappingSet, String> {
-    let multi = |code: &str| {
-        m.attribute(code)
-            .map(|a| a.multi_valued)
-            .or_else(|| conn_cfg.custom_attributes.iter().find(|c| c.name == code).map(|c| c.multi_valued))
-            .unwrap_or(false)
-    };
+/// Compile a channel's mapping against the connection's catalogue.
+pub fn compile_mapping(ch: &ChannelConfig, catalogue: &Catalogue) -> Result<MappingSet, String> {
+    let multi = |code: &str| catalogue.multi_valued(code);
     // Canonical codes: an alias in the configuration maps to the catalogue's code.
     let mut fields = ch.mapping.clone();
     for f in &mut fields {
-        if let Some(a) = m.attribute(&f.field) {
+        if let Some(a) = catalogue.find(&f.field) {
             f.field = a.code.clone();
         }
     }
@@ -113,7 +108,7 @@ impl ChannelRun<'_> {
 
     async fn run_inner(&self, report: &mut ChannelReport) -> Result<(), String> {
         let snapshot = read_source(&self.channel.source).map_err(|e| format!("source: {e}; nothing was changed"))?;
-        let mapping = compile_mapping(self.conn_cfg, self.channel, &self.conn.manifest)?;
+        let mapping = compile_mapping(self.channel, &self.conn.catalogue())?;
         let ctx = MappingContext {
             mapping: &mapping,
             create_only: mapping.create_only_fields(),

@@ -15,7 +15,8 @@ pub mod source;
 pub mod users;
 
 use provisio_core::error::ConnectorError;
-use provisio_core::ops::ConnectionReport;
+use provisio_core::manifest::AttributeSpec;
+use provisio_core::ops::{ConnectionReport, DiscoveredSchema, Operation};
 use provisio_state::StateStore;
 use std::path::Path;
 use std::time::Duration;
@@ -80,23 +81,45 @@ impl Engine {
     /// `config check` against the loaded manifests and, when given, the state.
     pub fn check(&self, store: Option<&StateStore>) -> Vec<Problem> {
         let recorded = |name: &str| store.and_then(|s| s.connection_identifier(name).ok().flatten());
-        check(&self.config, &CheckContext { connectors: &self.connectors, recorded_identifier: &recorded })
+        let discovered = |name: &str| discovered_fields(store, name);
+        check(
+            &self.config,
+            &CheckContext { connectors: &self.connectors, recorded_identifier: &recorded, discovered: &discovered },
+        )
     }
 
-    /// Open a connection's connector.
-    pub fn open(&self, conn: &ConnectionConfig) -> Result<Connection, ConnectorError> {
+    /// Open a connection's connector, with the fields discovered for it.
+    pub fn open(&self, conn: &ConnectionConfig, store: Option<&StateStore>) -> Result<Connection, ConnectorError> {
         let loaded = self.connectors.get(&conn.connector).ok_or_else(|| {
             ConnectorError::config(format!("connection '{}': connector '{}' is not loaded", conn.name, conn.connector))
         })?;
+        let discovered = discovered_fields(store, &conn.name);
         // reqwest needs the runtime's context when it builds connections.
         let _guard = self.runtime.enter();
-        Connection::open(conn, loaded, &self.redactor, self.client.clone())
+        Connection::open(conn, loaded, &discovered, &self.redactor, self.client.clone())
     }
 
     /// The activation check of one connection.
     pub fn test_connection(&self, conn: &ConnectionConfig) -> Result<ConnectionReport, ConnectorError> {
-        let connection = self.open(conn)?;
+        let connection = self.open(conn, None)?;
         self.block_on(connection.test_connection(ACTIVATION_TIMEOUT))
+    }
+
+    /// Fetch a connection's schema from its target ("Refresh Fields") and
+    /// record it in the state store. A schema that cannot be read, or that
+    /// is invalid, records nothing: the previous fields stay.
+    pub fn refresh_fields(&self, conn: &ConnectionConfig, store: &StateStore) -> Result<DiscoveredSchema, String> {
+        let connection = self.open(conn, Some(store)).map_err(|e| self.redactor.redact(&e.to_string()))?;
+        if !connection.manifest.supports(provisio_core::manifest::Capability::DiscoverSchema) {
+            return Err(format!("connector '{}' has no schema discovery (Refresh Fields)", connection.manifest.id));
+        }
+        let schema: DiscoveredSchema = self
+            .block_on(connection.call(Operation::DiscoverSchema, ACTIVATION_TIMEOUT))
+            .map_err(|e| self.redactor.redact(&e.to_string()))?;
+        validate_discovered(&schema, &connection.manifest)?;
+        let json = serde_json::to_string(&schema.attributes).map_err(|e| e.to_string())?;
+        store.set_discovered_fields(&conn.name, &json, audit::now_unix()).map_err(|e| e.to_string())?;
+        Ok(schema)
     }
 
     /// The key that makes stored attribute hashes unguessable: kept beside
@@ -152,7 +175,7 @@ impl Engine {
                     })
                     .collect::<Vec<_>>()
             };
-            let connection = match self.open(conn_cfg) {
+            let connection = match self.open(conn_cfg, Some(store)) {
                 Ok(c) => c,
                 Err(e) => {
                     reports.extend(failed(self.redactor.redact(&e.to_string())));
@@ -189,6 +212,42 @@ impl Engine {
             }
         }
         reports
+    }
+}
+
+/// The fields recorded for a connection by `refresh-fields` (none when the
+/// store is absent or holds none).
+pub fn discovered_fields(store: Option<&StateStore>, connection: &str) -> Vec<AttributeSpec> {
+    store
+        .and_then(|s| s.discovered_fields(connection).ok().flatten())
+        .and_then(|(json, _)| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// A discovered schema must be usable before it replaces the previous one.
+fn validate_discovered(schema: &DiscoveredSchema, manifest: &provisio_core::Manifest) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if schema.attributes.is_empty() {
+        problems.push("it lists no attribute".to_owned());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for a in &schema.attributes {
+        if a.code.trim().is_empty() {
+            problems.push(format!("an attribute with target '{}' has no name", a.target));
+        } else if !seen.insert(a.code.as_str()) {
+            problems.push(format!("'{}' is listed twice", a.code));
+        }
+        if a.target.trim().is_empty() {
+            problems.push(format!("'{}' has no target path", a.code));
+        }
+    }
+    if !schema.attributes.iter().chain(manifest.attributes.iter()).any(|a| a.required) {
+        problems.push("no attribute is required, not even the user name".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the target's schema is not usable: {}; the previous fields are kept", problems.join("; ")))
     }
 }
 

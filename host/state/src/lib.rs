@@ -86,6 +86,7 @@
 
 mod cycles;
 mod error;
+mod fields;
 mod groups;
 mod intents;
 mod lock;
@@ -224,6 +225,8 @@ delegate! {
     fn set_connection_identifier(&self, connection: &str, identifier: &str) -> ();
     fn check_connection_identifier(&self, connection: &str, identifier: &str) -> ();
     fn connection_has_state(&self, connection: &str) -> bool;
+    fn set_discovered_fields(&self, connection: &str, fields: &str, now: i64) -> ();
+    fn discovered_fields(&self, connection: &str) -> Option<(String, i64)>;
     fn channel(&self, connection: &str, channel: &str) -> ChannelKey;
     fn find_channel(&self, connection: &str, channel: &str) -> Option<ChannelKey>;
     fn channels(&self) -> Vec<(ChannelKey, String, String)>;

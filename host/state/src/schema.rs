@@ -42,7 +42,16 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations in order: index 0 takes an empty store to version 1.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// Version 2: fields discovered at a target (Refresh Fields), per connection.
+const V2: &str = r#"
+CREATE TABLE discovered_fields (
+    connection   TEXT PRIMARY KEY,
+    fields       TEXT NOT NULL,
+    refreshed_at INTEGER NOT NULL
+);
+"#;
 
 /// Version 1: the initial schema.
 const V1: &str = r#"
