@@ -86,7 +86,7 @@ fn settings() -> Vec<SettingSpec> {
         SettingSpec::new(PINGID_PROPERTIES, "PingID Properties", SettingKind::File).required().secret().help(
             "The pingid.properties file of the PingOne for Enterprise organization (PingID dashboard: \
                  Setup > PingID > Client Integration > Integrate with PingFederate > Download). It holds the \
-                 HMAC key that signs every request, so give it by file reference and protect it.",
+                 HMAC key that signs every request: give the file's path, and protect the file like a password.",
         ),
         SettingSpec::new(MANAGE_DEVICES, "Manage Devices", SettingKind::Enum)
             .required()
