@@ -22,7 +22,8 @@
 //!
 //! The operations live in [`ops`]. Tests read the state (`users`, `devices`,
 //! `requests`), seed it (`add_user`, `add_device`), inject failures
-//! (`fail_next`), and can craft their own requests (`signed_request`, `post`).
+//! (`fail_next`, `fail_next_op`), and can craft their own requests
+//! (`signed_request`, `post`).
 
 mod ops;
 
@@ -65,7 +66,8 @@ pub(crate) struct Org {
     pub(crate) users: BTreeMap<String, (EmuUser, Vec<EmuDevice>)>,
     pub(crate) next_device: i64,
     requests: Vec<EmuRequest>,
-    failures: VecDeque<i64>,
+    /// Injected failures: (only this operation, or any; errorId).
+    failures: VecDeque<(Option<String>, i64)>,
     pub(crate) unpair_all: usize,
 }
 
@@ -198,7 +200,12 @@ impl PingIdEmulator {
 
     /// Answer the next `n` authenticated requests with `errorId` (HTTP 400, signed).
     pub fn fail_next(&self, n: usize, error_id: i64) {
-        self.org().failures.extend(std::iter::repeat_n(error_id, n));
+        self.org().failures.extend(std::iter::repeat_n((None, error_id), n));
+    }
+
+    /// Answer the next `n` authenticated requests for `op` (`adduser`, ...) with `errorId`.
+    pub fn fail_next_op(&self, op: &str, n: usize, error_id: i64) {
+        self.org().failures.extend(std::iter::repeat_n((Some(op.to_owned()), error_id), n));
     }
 
     /// A user created outside provisio (status ACTIVE, role REGULAR).
@@ -437,7 +444,8 @@ impl Shared {
             return (self.invalid("reqBody is missing"), op, None);
         };
         let mut org = self.org.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(error_id) = org.failures.pop_front() {
+        let injected = org.failures.iter().position(|(only, _)| only.as_ref().is_none_or(|o| *o == op));
+        if let Some((_, error_id)) = injected.and_then(|i| org.failures.remove(i)) {
             let answer = self.signed(400, error_id, "Injected failure", serde_json::Map::new());
             return (answer, op, Some(req_body));
         }

@@ -411,3 +411,20 @@ fn the_example_configuration_passes_config_check() {
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!text.contains("error"), "{text}");
 }
+
+#[test]
+fn a_failed_transaction_is_retried() {
+    let e = PingIdEmulator::start();
+    let s = scenario(&e, |b| b);
+    directory(&s, &[entry(Person::new("olga"))]);
+    e.fail_next_op("adduser", 1, 10551);
+    let first = s.run(&["sync", "--once"]);
+    if e.user("olga").is_none() {
+        // Not retried within the cycle: the next one does it.
+        sync(&s);
+    }
+    let text = format!("{}{}", stdout(&first), stderr(&first));
+    assert_eq!(e.user("olga").map(|u| u.status), Some("ACTIVE".to_owned()), "{text}");
+    let adds: Vec<i64> = e.requests().iter().filter(|r| r.op == "adduser").map(|r| r.error_id).collect();
+    assert_eq!(adds, [10551, 200]);
+}

@@ -217,6 +217,10 @@ fn injected_failures_answer_the_next_requests() {
     assert_eq!(e.call("adduser", add_body("ann")).1["errorId"], 200);
     let statuses: Vec<u16> = e.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [400, 400, 200]);
+    e.fail_next_op("deleteuser", 1, 10553);
+    assert_eq!(e.call("getuserdetails", json!({"userName": "ann"})).1["errorId"], 200, "only DeleteUser fails");
+    assert_eq!(e.call("deleteuser", json!({"userName": "ann"})).1["errorId"], 10553);
+    assert!(e.user("ann").is_some());
 }
 
 #[test]
