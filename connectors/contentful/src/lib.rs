@@ -8,29 +8,64 @@
 //! The manifest is built in [`manifest`] from `provisio-scim-kit`'s shared
 //! pieces.
 //!
-//! Operations are not implemented yet: the manifest declares no capability,
-//! so each one answers `unsupported`. [`ContentfulConnector::open`] already
-//! checks the settings and records Contentful's fixed choices.
+//! The operations are [`provisio_scim_kit::ScimTarget`]'s with Contentful's
+//! quirks ([`target_options`]):
+//! - users are found with `userName eq "<e-mail>"`, created with POST
+//!   `{schemas, userName, name{givenName, familyName}}` (never `active`,
+//!   which is read-only there) and removed with DELETE (the organization
+//!   membership goes, the Contentful account survives);
+//! - `update_user`, `disable_user` and `enable_user` are refused with an
+//!   `unsupported` error that says why (no user attribute is mutable, and
+//!   `active` is read-only), even though the manifest already keeps the
+//!   engine from calling them;
+//! - teams are created with POST `{schemas, displayName}`, their members set
+//!   with PATCH on path `members` only, each member as `{display, value}`
+//!   (the display being the member's full name), and deleted with DELETE;
+//!   a team is never PUT and never renamed (neither is documented; a
+//!   rename logs a warning);
+//! - no ServiceProviderConfig is asked for (Contentful does not document
+//!   one) and no `If-Match` is sent; list numbers are read leniently
+//!   (Contentful sends `itemsPerPage` as a string).
 
 pub mod manifest;
 
 use provisio_core::prelude::*;
+use provisio_scim_kit::client::EtagPolicy;
 use provisio_scim_kit::config::{Credentials, ScimSettings};
 use provisio_scim_kit::form::names::ACCESS_TOKEN;
+use provisio_scim_kit::group::MemberPatchStyle;
+use provisio_scim_kit::{GroupLookup, GroupUpdate, ScimTarget, TargetOptions};
 
 /// The Contentful connector, opened for one connection.
 pub struct ContentfulConnector {
-    settings: ScimSettings,
-    #[allow(dead_code)] // used by the operations, which arrive next
-    host: Host,
+    target: ScimTarget,
 }
 
 impl ContentfulConnector {
     /// The connection's checked settings, with Contentful's fixed choices
     /// applied (SCIM 2.0, bearer token, userName, PATCH for groups).
     pub fn settings(&self) -> &ScimSettings {
-        &self.settings
+        self.target.settings()
     }
+
+    /// The SCIM operations behind this connector.
+    pub fn target(&self) -> &ScimTarget {
+        &self.target
+    }
+}
+
+/// Why Contentful users are never updated.
+pub const NO_UPDATE: &str = "Contentful user attributes are immutable (userName, givenName and familyName are set \
+                             when the member is added); keep User Update cleared";
+
+/// Why Contentful users are never disabled or enabled.
+pub const NO_DISABLE: &str = "Contentful has no disabled members (`active` is read-only); members are removed with \
+                              Remove User Action Delete";
+
+fn refused(operation: &str, why: &str) -> ConnectorError {
+    let mut err = ConnectorError::unsupported(operation);
+    err.detail = format!("{}: {why}", err.detail);
+    err
 }
 
 impl Connector for ContentfulConnector {
@@ -39,7 +74,60 @@ impl Connector for ContentfulConnector {
     }
 
     fn open(config: ConnectorConfig, host: Host) -> Result<Self, ConnectorError> {
-        Ok(ContentfulConnector { settings: settings(&config)?, host })
+        let settings = settings(&config)?;
+        let options = target_options(&settings);
+        let target = ScimTarget::from_config(&config, host, settings, manifest::manifest().attributes, options)?;
+        Ok(ContentfulConnector { target })
+    }
+
+    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
+        self.target.test_connection().await
+    }
+
+    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
+        self.target.find_user(unique_id).await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
+        self.target.create_user(user).await
+    }
+
+    async fn update_user(&self, _target_id: &str, _user: &UserRecord) -> Result<(), ConnectorError> {
+        Err(refused("update_user", NO_UPDATE))
+    }
+
+    async fn disable_user(&self, _target_id: &str) -> Result<(), ConnectorError> {
+        Err(refused("disable_user", NO_DISABLE))
+    }
+
+    async fn enable_user(&self, _target_id: &str) -> Result<(), ConnectorError> {
+        Err(refused("enable_user", NO_DISABLE))
+    }
+
+    async fn delete_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.delete_user(target_id).await
+    }
+
+    async fn find_group(&self, name: &str) -> Result<Option<TargetGroup>, ConnectorError> {
+        self.target.find_group(name).await
+    }
+
+    async fn create_group(&self, group: &GroupRecord) -> Result<TargetGroup, ConnectorError> {
+        self.target.create_group(group).await
+    }
+
+    async fn update_group(
+        &self,
+        target_id: &str,
+        group: &GroupRecord,
+        added: &[String],
+        removed: &[String],
+    ) -> Result<(), ConnectorError> {
+        self.target.update_group(target_id, group, added, removed).await
+    }
+
+    async fn delete_group(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.delete_group(target_id).await
     }
 }
 
@@ -57,4 +145,26 @@ pub fn settings(config: &ConnectorConfig) -> Result<ScimSettings, ConnectorError
     Ok(settings)
 }
 
+/// Contentful's quirks on top of the SCIM Provisioner's behaviour.
+pub fn target_options(settings: &ScimSettings) -> TargetOptions {
+    let mut o = TargetOptions::from_settings(settings);
+    // `active` is read-only at Contentful.
+    o.send_active = false;
+    // Teams: created by name, members by PATCH on `members` only, each
+    // member `{display, value}`; no PUT, no rename.
+    o.members_in_group_body = false;
+    o.group_update = GroupUpdate::PatchOnly;
+    o.member_patch_style = MemberPatchStyle::ValueList;
+    o.member_display = true;
+    o.group_rename = false;
+    o.group_lookup = GroupLookup::ListAll;
+    // No documented ServiceProviderConfig or ETags.
+    o.client.skip_discovery = true;
+    o.client.etag = EtagPolicy::Never;
+    o
+}
+
 provisio_core::register_connector!(ContentfulConnector);
+
+#[cfg(test)]
+mod tests;

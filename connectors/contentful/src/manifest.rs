@@ -22,8 +22,9 @@ pub const NOTES: &[&str] = &[
     "Unique User Identifier is always userName (the member's e-mail address): there is no setting for it.",
     "workEmail is read-only at Contentful (its e-mail is the userName): the field is accepted in mappings so Ping's recommended mapping validates, but its value is never sent.",
     "Ping's guide names the fields email, firstName and lastName: those names are accepted as aliases of workEmail, givenName and familyName.",
-    "Groups are Contentful Teams and are always updated with PATCH on `members`: Contentful documents PATCH for teams, not PUT, so there is no Use PATCH for Group Updates setting.",
-    "A group rename is not pushed (Contentful documents no way to change a team's displayName); a warning is logged instead.",
+    "Groups are Contentful Teams and are always updated with PATCH on `members`: Contentful documents PATCH for teams, not PUT, so there is no Use PATCH for Group Updates setting. A team is created with its name alone and its members are then added by PATCH, each as {display, value} with the member's full name (open question e.9).",
+    "A group rename is not pushed (Contentful documents no way to change a team's displayName; open question e.9); a warning is logged instead and the team keeps its name.",
+    "No ServiceProviderConfig is requested and no If-Match is sent: Contentful documents neither. The activation check lists one user (GET /Users?startIndex=1&count=1) with the token.",
     "Attributes outside the catalogue are ignored by Contentful, so custom attributes are not offered.",
 ];
 
@@ -48,10 +49,24 @@ pub fn manifest() -> Manifest {
                 .to_owned(),
         },
         options: options(),
-        // Operations are not implemented yet: every one answers `unsupported`.
-        capabilities: BTreeSet::new(),
+        capabilities: capabilities(),
         notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
     }
+}
+
+/// Create, find and delete members; every team operation. No update,
+/// disable or enable: Contentful members are immutable and never disabled.
+pub fn capabilities() -> BTreeSet<Capability> {
+    BTreeSet::from([
+        Capability::TestConnection,
+        Capability::UserFind,
+        Capability::UserCreate,
+        Capability::UserDelete,
+        Capability::GroupFind,
+        Capability::GroupCreate,
+        Capability::GroupUpdate,
+        Capability::GroupDelete,
+    ])
 }
 
 fn settings() -> Vec<SettingSpec> {
@@ -127,7 +142,7 @@ fn options() -> ProvisioningOptionsSpec {
 mod tests {
     use super::*;
     use crate::ContentfulConnector;
-    use provisio_core::prelude::{Connector, ErrorKind, Operation};
+    use provisio_core::prelude::Connector;
     use provisio_core::testing::{Harness, RecordedHttp};
     use serde_json::json;
 
@@ -140,8 +155,12 @@ mod tests {
     }
 
     #[test]
-    fn no_capability_is_declared_until_operations_exist() {
-        assert!(manifest().capabilities.is_empty());
+    fn create_and_delete_capabilities_only() {
+        let caps = manifest().capabilities;
+        assert!(caps.contains(&Capability::UserCreate) && caps.contains(&Capability::UserDelete));
+        for c in [Capability::UserUpdate, Capability::UserDisable, Capability::UserEnable, Capability::DiscoverSchema] {
+            assert!(!caps.contains(&c), "{c}");
+        }
     }
 
     #[test]
@@ -180,13 +199,5 @@ mod tests {
         let settings = crate::settings(&config).unwrap();
         assert!(settings.use_patch_for_group_updates);
         assert_eq!(settings.results_per_page, Some(1000));
-    }
-
-    #[test]
-    fn operations_answer_unsupported() {
-        let h =
-            Harness::open::<ContentfulConnector>(json!({"scim_url": URL, "access_token": "t"}), RecordedHttp::new())
-                .unwrap();
-        assert_eq!(h.run(Operation::TestConnection).unwrap_err().kind, ErrorKind::Unsupported);
     }
 }

@@ -22,6 +22,8 @@
 //!
 //! The ServiceProviderConfig is fetched once, lazily, with credentials
 //! (some targets protect it), and cached; failures only make it unknown.
+//! A connector whose target does not document it sets
+//! [`ClientOptions::skip_discovery`], and it is never asked for.
 
 use provisio_core::host::{Host, HttpRequest, HttpResponse};
 use provisio_core::ops::ConnectionReport;
@@ -55,6 +57,9 @@ pub struct ClientOptions {
     /// targets only accept `application/json`).
     pub content_type: Option<String>,
     pub etag: EtagPolicy,
+    /// Never ask for the ServiceProviderConfig (targets that do not document
+    /// it): discovery is then unknown without a request.
+    pub skip_discovery: bool,
 }
 
 /// A resource read from the target, with its version when it has one.
@@ -326,6 +331,9 @@ impl ScimClient {
     }
 
     async fn fetch_discovery(&self) -> Discovery {
+        if self.options.skip_discovery {
+            return Discovery::Unknown("not used for this target".to_owned());
+        }
         let url = self.url(self.version.service_provider_config_path());
         let response = match self.send("GET", &url, None, None).await {
             Ok(r) => r,

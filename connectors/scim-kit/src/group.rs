@@ -14,6 +14,11 @@
 //!   (Azure-style targets, and Contentful where the path must be `members`);
 //! - `ReplaceAll`: one `replace` of `members` with the whole list.
 //!
+//! Targets that want a display name with each member reference (Contentful
+//! takes `{display, value}`) use the `_with_display` variants, which add
+//! `display` to added, replaced and created members; [`user_display_name`]
+//! derives it from the member's user resource.
+//!
 //! SCIM 1.1 has no PatchOp: the body is a partial resource whose removed
 //! members carry `"operation": "delete"`; a full replacement lists
 //! `members` in `meta.attributes` first.
@@ -52,22 +57,65 @@ impl GroupPatch {
     }
 }
 
+/// The display name of a member, for targets that want one with each
+/// member reference (`None`: send the `value` alone).
+pub type MemberDisplay<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn no_display(_: &str) -> Option<String> {
+    None
+}
+
 fn members(ids: &[String]) -> Value {
-    Value::Array(ids.iter().map(|id| json!({ "value": id })).collect())
+    members_with(ids, &no_display)
+}
+
+/// `[{"value": id}]`, with `"display"` where `display` knows the member.
+fn members_with(ids: &[String], display: MemberDisplay<'_>) -> Value {
+    Value::Array(
+        ids.iter()
+            .map(|id| match display(id) {
+                Some(name) => json!({ "value": id, "display": name }),
+                None => json!({ "value": id }),
+            })
+            .collect(),
+    )
 }
 
 /// The POST/PUT body of a group. `with_members` false leaves `members` out
 /// (targets that take membership by PATCH only).
 pub fn group_resource(version: ScimVersion, name: &str, member_ids: &[String], with_members: bool) -> Value {
+    group_resource_with_display(version, name, member_ids, with_members, &no_display)
+}
+
+/// [`group_resource`] with a `display` for each member `display` knows
+/// (Contentful wants `{display, value}` member references).
+pub fn group_resource_with_display(
+    version: ScimVersion,
+    name: &str,
+    member_ids: &[String],
+    with_members: bool,
+    display: MemberDisplay<'_>,
+) -> Value {
     let mut body = json!({ "schemas": [version.group_schema()], "displayName": name });
     if with_members {
-        body["members"] = members(member_ids);
+        body["members"] = members_with(member_ids, display);
     }
     body
 }
 
 /// The PATCH body of `patch` (`None` when there is nothing to send).
 pub fn patch_body(version: ScimVersion, patch: &GroupPatch, style: MemberPatchStyle) -> Option<Value> {
+    patch_body_with_display(version, patch, style, &no_display)
+}
+
+/// [`patch_body`] with a `display` for each added or replaced member that
+/// `display` knows (SCIM 2.0 only; removals carry the `value` alone).
+pub fn patch_body_with_display(
+    version: ScimVersion,
+    patch: &GroupPatch,
+    style: MemberPatchStyle,
+    display: MemberDisplay<'_>,
+) -> Option<Value> {
     if patch.is_empty() {
         return None;
     }
@@ -78,10 +126,10 @@ pub fn patch_body(version: ScimVersion, patch: &GroupPatch, style: MemberPatchSt
                 ops.push(json!({ "op": "replace", "path": "displayName", "value": name }));
             }
             if let Some(all) = &patch.replace_members {
-                ops.push(json!({ "op": "replace", "path": "members", "value": members(all) }));
+                ops.push(json!({ "op": "replace", "path": "members", "value": members_with(all, display) }));
             }
             if !patch.add.is_empty() {
-                ops.push(json!({ "op": "add", "path": "members", "value": members(&patch.add) }));
+                ops.push(json!({ "op": "add", "path": "members", "value": members_with(&patch.add, display) }));
             }
             if !patch.remove.is_empty() {
                 match style {
@@ -115,6 +163,25 @@ pub fn patch_body(version: ScimVersion, patch: &GroupPatch, style: MemberPatchSt
             body
         }
     })
+}
+
+/// The display name of a user resource as a member reference: the full
+/// name (`name.givenName name.familyName`), else `name.formatted`, else
+/// `displayName`, else `userName`.
+pub fn user_display_name(user: &Value) -> Option<String> {
+    let map = user.as_object()?;
+    let text =
+        |v: Option<&Value>| v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let name = get_ci(map, "name").and_then(Value::as_object);
+    let given = name.and_then(|n| text(get_ci(n, "givenName")));
+    let family = name.and_then(|n| text(get_ci(n, "familyName")));
+    let full = match (given, family) {
+        (Some(g), Some(f)) => Some(format!("{g} {f}")),
+        (g, f) => g.or(f),
+    };
+    full.or_else(|| name.and_then(|n| text(get_ci(n, "formatted"))))
+        .or_else(|| text(get_ci(map, "displayName")))
+        .or_else(|| text(get_ci(map, "userName")))
 }
 
 /// The `displayName` of a group resource.
@@ -200,6 +267,33 @@ mod tests {
             patch_body(ScimVersion::V1_1, &p, MemberPatchStyle::ValueFilter).unwrap(),
             json!({"schemas": ["urn:scim:schemas:core:1.0"], "members": [{"value": "a"}, {"value": "r", "operation": "delete"}]})
         );
+    }
+
+    #[test]
+    fn members_carry_a_display_where_one_is_known() {
+        let display = |id: &str| (id == "a").then(|| "Ada Lovelace".to_owned());
+        let p = GroupPatch { add: ids(&["a", "b"]), remove: ids(&["c"]), ..Default::default() };
+        assert_eq!(
+            patch_body_with_display(ScimVersion::V2_0, &p, MemberPatchStyle::ValueList, &display).unwrap()["Operations"],
+            json!([
+                {"op": "add", "path": "members", "value": [{"value": "a", "display": "Ada Lovelace"}, {"value": "b"}]},
+                {"op": "remove", "path": "members", "value": [{"value": "c"}]}
+            ])
+        );
+        let body = group_resource_with_display(ScimVersion::V2_0, "T", &ids(&["a"]), true, &display);
+        assert_eq!(body["members"], json!([{"value": "a", "display": "Ada Lovelace"}]));
+    }
+
+    #[test]
+    fn a_user_is_displayed_by_full_name_first() {
+        let u = json!({"userName": "ada@x", "displayName": "Countess", "name": {"givenName": "Ada", "familyName": "Lovelace"}});
+        assert_eq!(user_display_name(&u).as_deref(), Some("Ada Lovelace"));
+        assert_eq!(
+            user_display_name(&json!({"userName": "ada@x", "displayName": "Countess"})).as_deref(),
+            Some("Countess")
+        );
+        assert_eq!(user_display_name(&json!({"userName": "ada@x"})).as_deref(), Some("ada@x"));
+        assert_eq!(user_display_name(&json!({"id": "1"})), None);
     }
 
     #[test]

@@ -32,12 +32,19 @@
 //!   removes the `removed` delta. A 501/405 on PATCH falls back to PUT for
 //!   the rest of the connection's life.
 //! - **delete group**: DELETE; 404 means already gone.
+//!
+//! Quirk knobs beyond the SCIM Provisioner's ([`TargetOptions`]):
+//! `member_display` reads each new member's user once (cached) and sends
+//! `{display, value}` member references (Contentful); `group_rename` false
+//! never changes a group's `displayName` and logs a warning instead (a
+//! target with no documented rename).
 
 use provisio_core::manifest::AttributeSpec;
 use provisio_core::ops::{ConnectionReport, GroupRecord, TargetGroup, TargetUser, UserRecord};
 use provisio_core::{ConnectorConfig, ConnectorError, ErrorKind, Host};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::client::{ClientOptions, ScimClient};
@@ -84,6 +91,12 @@ pub struct TargetOptions {
     pub member_patch_style: MemberPatchStyle,
     pub group_lookup: GroupLookup,
     pub client: ClientOptions,
+    /// Send `{display, value}` member references, the display being the
+    /// member's full name read from its user resource (Contentful).
+    pub member_display: bool,
+    /// Push a group's new name. False keeps the target's `displayName`
+    /// and warns (targets that document no rename).
+    pub group_rename: bool,
 }
 
 impl TargetOptions {
@@ -96,6 +109,8 @@ impl TargetOptions {
             member_patch_style: MemberPatchStyle::ValueFilter,
             group_lookup: GroupLookup::ListAll,
             client: ClientOptions::default(),
+            member_display: false,
+            group_rename: true,
         }
     }
 }
@@ -109,6 +124,8 @@ pub struct ScimTarget {
     options: TargetOptions,
     /// Set once the target answered 501/405 to a group PATCH.
     patch_refused: AtomicBool,
+    /// Display names of members read so far (`member_display`).
+    displays: Mutex<HashMap<String, String>>,
 }
 
 fn conflict(detail: String) -> ConnectorError {
@@ -126,7 +143,14 @@ impl ScimTarget {
     ) -> Result<ScimTarget, ConnectorError> {
         let schema = UserSchema::new(settings.version, attributes)?;
         let client = ScimClient::new(host, &settings, options.client.clone());
-        Ok(ScimTarget { client, settings, schema, options, patch_refused: AtomicBool::new(false) })
+        Ok(ScimTarget {
+            client,
+            settings,
+            schema,
+            options,
+            patch_refused: AtomicBool::new(false),
+            displays: Mutex::new(HashMap::new()),
+        })
     }
 
     /// A target for `config`: `catalogue` (the manifest's attributes) plus
@@ -382,7 +406,15 @@ impl ScimTarget {
     /// Create the group with its members.
     pub async fn create_group(&self, record: &GroupRecord) -> Result<TargetGroup, ConnectorError> {
         let with_members = self.options.members_in_group_body;
-        let body = group::group_resource(self.client.version(), &record.name, &record.members, with_members);
+        let displays = self.member_displays(&record.members).await?;
+        let display = |id: &str| displays.get(id).cloned();
+        let body = group::group_resource_with_display(
+            self.client.version(),
+            &record.name,
+            &record.members,
+            with_members,
+            &display,
+        );
         let url = self.client.groups_url();
         let (response, resource) = self.client.post(&url, &body).await?;
         let created = resource.map(|r| r.body);
@@ -391,16 +423,59 @@ impl ScimTarget {
         })?;
         if !with_members && !record.members.is_empty() {
             let patch = GroupPatch { add: record.members.clone(), ..Default::default() };
-            self.send_group_patch(&id, &patch).await?;
+            if let Some(body) =
+                group::patch_body_with_display(self.client.version(), &patch, self.options.member_patch_style, &display)
+            {
+                self.client.patch(&self.group_url(&id), &body, None).await?;
+            }
         }
         Ok(TargetGroup { id, name: record.name.clone(), members: record.members.clone() })
     }
 
-    async fn send_group_patch(&self, id: &str, patch: &GroupPatch) -> Result<(), ConnectorError> {
-        if let Some(body) = group::patch_body(self.client.version(), patch, self.options.member_patch_style) {
-            self.client.patch(&self.group_url(id), &body, None).await?;
+    /// The display names of `ids` when `member_display` is on (empty
+    /// otherwise): each member's user is read once per connection.
+    async fn member_displays(&self, ids: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+        let mut out = HashMap::new();
+        if !self.options.member_display {
+            return Ok(out);
         }
-        Ok(())
+        for id in ids {
+            let cached = self.displays.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
+            let name = match cached {
+                Some(name) => name,
+                None => {
+                    let user = self
+                        .client
+                        .get(&self.user_url(id))
+                        .await
+                        .map_err(|e| e.context(format!("reading group member {id} for its display name")))?;
+                    let name = group::user_display_name(&user.body).unwrap_or_else(|| id.clone());
+                    self.displays.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), name.clone());
+                    name
+                }
+            };
+            out.insert(id.clone(), name);
+        }
+        Ok(out)
+    }
+
+    /// The group's new name, or `None` with a warning when renames are
+    /// not pushed to this target.
+    fn rename_to(&self, current: &Value, record: &GroupRecord) -> Option<String> {
+        let present = group::display_name(current);
+        if present.as_deref() == Some(record.name.as_str()) {
+            return None;
+        }
+        if !self.options.group_rename {
+            self.client.host().warn(&format!(
+                "group '{}' is called '{}' at the target: this target's groups are not renamed; rename it there \
+                 by hand if needed",
+                record.name,
+                present.as_deref().unwrap_or("")
+            ));
+            return None;
+        }
+        Some(record.name.clone())
     }
 
     /// Whether this update goes by PATCH.
@@ -423,8 +498,7 @@ impl ScimTarget {
 
     /// The PATCH that brings `current` to `record`.
     fn group_patch(&self, current: &Value, record: &GroupRecord, removed: &[String]) -> GroupPatch {
-        let rename =
-            (group::display_name(current).as_deref() != Some(record.name.as_str())).then(|| record.name.clone());
+        let rename = self.rename_to(current, record);
         let wanted: BTreeSet<&String> = record.members.iter().collect();
         let (add, remove, present) = match group::member_ids(current) {
             Some(present) => {
@@ -456,13 +530,26 @@ impl ScimTarget {
     ) -> Result<(), ConnectorError> {
         let _ = added; // membership is computed against the target's current group
         let url = self.group_url(id);
+        // Display names are needed only for members the target lacks.
+        let needed = if self.options.member_display {
+            let current = self.client.get(&url).await?;
+            match group::member_ids(&current.body) {
+                Some(present) => record.members.iter().filter(|m| !present.contains(m)).cloned().collect(),
+                None => record.members.clone(),
+            }
+        } else {
+            Vec::new()
+        };
+        let displays = self.member_displays(&needed).await?;
+        let display = |id: &str| displays.get(id).cloned();
         if self.use_patch().await {
             let version = self.client.version();
             let style = self.options.member_patch_style;
             let result = self
                 .client
                 .read_modify_write("PATCH", &url, |current| {
-                    Ok(group::patch_body(version, &self.group_patch(current, record, removed), style))
+                    let patch = self.group_patch(current, record, removed);
+                    Ok(group::patch_body_with_display(version, &patch, style, &display))
                 })
                 .await;
             match result {
@@ -477,7 +564,23 @@ impl ScimTarget {
             }
         }
         let with_members = self.options.members_in_group_body;
-        let body = group::group_resource(self.client.version(), &record.name, &record.members, with_members);
+        let version = self.client.version();
+        let body = group::group_resource_with_display(version, &record.name, &record.members, with_members, &display);
+        if !self.options.group_rename {
+            // Keep the target's name: read it, and PUT the group under it.
+            self.client
+                .read_modify_write("PUT", &url, |current| {
+                    let mut body = body.clone();
+                    if self.rename_to(current, record).is_none()
+                        && let Some(name) = group::display_name(current)
+                    {
+                        body["displayName"] = Value::from(name);
+                    }
+                    Ok(Some(body))
+                })
+                .await?;
+            return Ok(());
+        }
         if self.client.etag_enabled().await {
             self.client.read_modify_write("PUT", &url, |_| Ok(Some(body.clone()))).await?;
         } else {
