@@ -7,29 +7,47 @@
 //! loadable library is the thin export in `./plugin`. The manifest is built
 //! in [`manifest`] from `provisio-scim-kit`'s shared pieces.
 //!
-//! Operations are not implemented yet: the manifest declares no capability,
-//! so each one answers `unsupported`. [`Code42Connector::open`] already
-//! checks the settings.
+//! The operations are [`provisio_scim_kit::ScimTarget`]'s with the SCIM
+//! Provisioner's behaviour: users are found with `userName eq`, created with
+//! POST, replaced with PUT over their current state, deactivated and
+//! re-activated through `active`. Code42's quirks:
+//! - `create_user` always creates the user **active**: Code42 cannot create
+//!   a deactivated user. The engine already creates disabled source users
+//!   active (the manifest's `CreatesActive` constraint) and warns; a record
+//!   that still asks for an inactive user is created active here, with a
+//!   warning naming the user.
+//! - `delete_user` is refused with an `unsupported` error that says why;
+//!   the manifest declares no delete, so the engine never asks.
+//! - `manager` carries the manager's Code42 user id into the enterprise
+//!   extension's `manager.value`; `workStreet` is the street address.
 
 pub mod manifest;
 
 use provisio_core::prelude::*;
 use provisio_scim_kit::config::{Credentials, ScimSettings};
 use provisio_scim_kit::form::names::AUTHENTICATION_METHOD;
+use provisio_scim_kit::{ScimTarget, TargetOptions};
 
 /// The Code42 connector, opened for one connection.
 pub struct Code42Connector {
-    settings: ScimSettings,
-    #[allow(dead_code)] // used by the operations, which arrive next
-    host: Host,
+    target: ScimTarget,
 }
 
 impl Code42Connector {
     /// The connection's checked settings.
     pub fn settings(&self) -> &ScimSettings {
-        &self.settings
+        self.target.settings()
+    }
+
+    /// The SCIM operations behind this connector.
+    pub fn target(&self) -> &ScimTarget {
+        &self.target
     }
 }
+
+/// Why Code42 users are never deleted.
+pub const NO_DELETE: &str =
+    "Code42 does not support deleting users; deprovisioning deactivates them (Remove User Action Disable)";
 
 impl Connector for Code42Connector {
     fn manifest() -> Manifest {
@@ -37,7 +55,49 @@ impl Connector for Code42Connector {
     }
 
     fn open(config: ConnectorConfig, host: Host) -> Result<Self, ConnectorError> {
-        Ok(Code42Connector { settings: settings(&config)?, host })
+        let settings = settings(&config)?;
+        let options = TargetOptions::from_settings(&settings);
+        let target = ScimTarget::from_config(&config, host, settings, manifest::manifest().attributes, options)?;
+        Ok(Code42Connector { target })
+    }
+
+    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
+        self.target.test_connection().await
+    }
+
+    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
+        self.target.find_user(unique_id).await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
+        if user.active {
+            return self.target.create_user(user).await;
+        }
+        self.target.client().host().warn(&format!(
+            "user {} is disabled in the source but Code42 cannot create a deactivated user: it is created active",
+            user.unique_id
+        ));
+        let mut active = user.clone();
+        active.active = true;
+        self.target.create_user(&active).await
+    }
+
+    async fn update_user(&self, target_id: &str, user: &UserRecord) -> Result<(), ConnectorError> {
+        self.target.update_user(target_id, user).await
+    }
+
+    async fn disable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.disable_user(target_id).await
+    }
+
+    async fn enable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.enable_user(target_id).await
+    }
+
+    async fn delete_user(&self, _target_id: &str) -> Result<(), ConnectorError> {
+        let mut err = ConnectorError::unsupported("delete_user");
+        err.detail = format!("{}: {NO_DELETE}", err.detail);
+        Err(err)
     }
 }
 
@@ -54,3 +114,6 @@ pub fn settings(config: &ConnectorConfig) -> Result<ScimSettings, ConnectorError
 }
 
 provisio_core::register_connector!(Code42Connector);
+
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,9 @@ pub const NOTES: &[&str] = &[
     "Groups are not provisioned to Code42 (open question e.8): the form has no group settings.",
     "workStreet is the field code, as in Code42's guide; the SCIM catalogue's name workStreetAddress is accepted as an alias (open question e.8).",
     "userType is in the catalogue although Code42's attribute list omits it, because Ping's recommended mapping uses it (userType <- employeeType); Code42 may ignore it (open question e.8).",
-    "manager must be the manager's Code42 user id, not a DN: pre-populate a source attribute with it.",
+    "manager must be the manager's Code42 user id, not a DN: pre-populate a source attribute with it. It is sent as the enterprise extension's manager.value.",
+    "Users are replaced with PUT over their current state (never PATCHed), deactivated and re-activated through active=false/true, and never deleted. A disabled source user is created active, with a warning; a user already provisioned who is disabled in the source stays active (Code42 cannot hold a user the source says is disabled but in scope); leaving the scope deactivates it.",
+    "The activation check reads the ServiceProviderConfig (capabilities), then lists one user with the credentials (GET /Users?startIndex=1&count=1).",
 ];
 
 /// The manifest of the Code42 connector.
@@ -46,10 +48,22 @@ pub fn manifest() -> Manifest {
                 .to_owned(),
         },
         options: options(),
-        // Operations are not implemented yet: every one answers `unsupported`.
-        capabilities: BTreeSet::new(),
+        capabilities: capabilities(),
         notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
     }
+}
+
+/// Find, create, update, deactivate and re-activate users. No delete (Code42
+/// has none), no groups (not documented), no schema discovery.
+pub fn capabilities() -> BTreeSet<Capability> {
+    BTreeSet::from([
+        Capability::TestConnection,
+        Capability::UserFind,
+        Capability::UserCreate,
+        Capability::UserUpdate,
+        Capability::UserDisable,
+        Capability::UserEnable,
+    ])
 }
 
 fn settings() -> Vec<SettingSpec> {
@@ -125,7 +139,7 @@ fn options() -> ProvisioningOptionsSpec {
 mod tests {
     use super::*;
     use crate::Code42Connector;
-    use provisio_core::prelude::{Connector, ErrorKind, Operation};
+    use provisio_core::prelude::Connector;
     use provisio_core::testing::{Harness, RecordedHttp, default_config};
     use serde_json::json;
 
@@ -138,8 +152,12 @@ mod tests {
     }
 
     #[test]
-    fn no_capability_is_declared_until_operations_exist() {
-        assert!(manifest().capabilities.is_empty());
+    fn no_delete_and_no_groups() {
+        let caps = manifest().capabilities;
+        assert!(caps.contains(&Capability::UserDisable) && caps.contains(&Capability::UserEnable));
+        for c in [Capability::UserDelete, Capability::GroupCreate, Capability::GroupFind, Capability::DiscoverSchema] {
+            assert!(!caps.contains(&c), "{c}");
+        }
     }
 
     #[test]
@@ -177,12 +195,5 @@ mod tests {
         assert!(crate::settings(&none).unwrap_err().detail.contains("authentication_method"));
         let missing = Harness::open::<Code42Connector>(json!({"scim_url": URL}), RecordedHttp::new()).err().unwrap();
         assert!(missing.detail.contains("access_token"), "{}", missing.detail);
-    }
-
-    #[test]
-    fn operations_answer_unsupported() {
-        let h = Harness::open::<Code42Connector>(json!({"scim_url": URL, "access_token": "t"}), RecordedHttp::new())
-            .unwrap();
-        assert_eq!(h.run(Operation::TestConnection).unwrap_err().kind, ErrorKind::Unsupported);
     }
 }
