@@ -42,6 +42,7 @@ pub fn connector_config(
     conn: &ConnectionConfig,
     manifest: &Manifest,
     discovered: &[AttributeSpec],
+    base: &std::path::Path,
     redactor: &Redactor,
 ) -> Result<ConnectorConfig, ConnectorError> {
     let mut settings = BTreeMap::new();
@@ -52,21 +53,28 @@ pub fn connector_config(
     }
     for (name, value) in &conn.settings {
         let spec = manifest.setting(name);
-        let mut resolved = value.resolve().map_err(|e| {
-            ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name))
-        })?;
-        if let (Some(spec), Some(path)) = (spec, resolved.as_str())
-            && spec.kind == SettingKind::File
-        {
-            let text = secret::read_text(std::path::Path::new(path)).map_err(|e| {
-                ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name))
-            })?;
-            resolved = serde_json::Value::String(text);
-        }
+        let failed = |e: secret::ResolveError| ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name));
+        let resolved = if spec.is_some_and(|s| s.kind == SettingKind::File) {
+            // The value names a file; the connector gets its contents.
+            let path = secret::file_setting_path(value, base).map_err(failed)?;
+            serde_json::Value::String(secret::read_text(&path).map_err(failed)?)
+        } else {
+            value.resolve().map_err(failed)?
+        };
         if spec.is_some_and(|s| s.secret)
             && let Some(s) = resolved.as_str()
         {
             redactor.add(s);
+            // In a secret file (e.g. pingid.properties), the values of keys
+            // named like secrets are secrets of their own wherever they turn up.
+            for line in s.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                if let Some((k, v)) = line.split_once(['=', ':']) {
+                    let k = k.trim().to_ascii_lowercase();
+                    if ["key", "secret", "token", "password"].iter().any(|w| k.contains(w)) {
+                        redactor.add(v.trim());
+                    }
+                }
+            }
         }
         settings.insert(name.clone(), resolved);
     }
@@ -92,10 +100,11 @@ impl Connection {
         conn: &ConnectionConfig,
         loaded: &LoadedConnector,
         discovered: &[AttributeSpec],
+        base: &std::path::Path,
         redactor: &Redactor,
         client: reqwest::Client,
     ) -> Result<Connection, ConnectorError> {
-        let config = connector_config(conn, &loaded.manifest, discovered, redactor)?;
+        let config = connector_config(conn, &loaded.manifest, discovered, base, redactor)?;
         let services = Services {
             client,
             redactor: redactor.clone(),

@@ -49,6 +49,8 @@ pub struct CheckContext<'a> {
     pub recorded_identifier: &'a dyn Fn(&str) -> Option<String>,
     /// Fields recorded by `connections refresh-fields` for a connection.
     pub discovered: &'a dyn Fn(&str) -> Vec<provisio_core::manifest::AttributeSpec>,
+    /// The configuration file's directory (relative paths start there).
+    pub base: &'a std::path::Path,
 }
 
 #[derive(Default)]
@@ -112,7 +114,7 @@ fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Pro
         return;
     };
     let m = &loaded.manifest;
-    check_settings(conn, m, &at, p);
+    check_settings(conn, m, ctx.base, &at, p);
     check_options(conn, m, &at, p);
 
     if let Some(identifier) = unique_identifier(conn, m)
@@ -167,7 +169,7 @@ fn effective(conn: &ConnectionConfig, m: &Manifest, name: &str) -> Option<serde_
     }
 }
 
-fn check_settings(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Problems) {
+fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path, at: &str, p: &mut Problems) {
     for (name, value) in &conn.settings {
         let where_ = format!("{at} › settings.{name}");
         let Some(spec) = m.setting(name) else {
@@ -177,6 +179,15 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Probl
             p.error(where_, format!("connector '{}' has no setting '{name}'{hint}", m.id));
             continue;
         };
+        if spec.kind == SettingKind::File {
+            // The value names a file (inline, by { file } or by { env }).
+            match super::secret::file_setting_path(value, base) {
+                Ok(path) if path.is_file() => {}
+                Ok(path) => p.error(where_, format!("'{}' names the file {}, which does not exist", spec.label, path.display())),
+                Err(e) => p.error(where_, e.to_string()),
+            }
+            continue;
+        }
         match value {
             SettingValue::Plain(v) => {
                 if spec.secret && !v.is_null() {
@@ -221,13 +232,8 @@ fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
         SettingKind::Integer => v.is_i64(),
         SettingKind::Enum => v.as_str().is_some_and(|s| spec.allowed.iter().any(|a| a.value == s)),
         SettingKind::Url => v.as_str().is_some_and(|s| s.starts_with("http://") || s.starts_with("https://")),
-        SettingKind::File => match v.as_str() {
-            Some(path) => {
-                return (!std::path::Path::new(path).is_file())
-                    .then(|| format!("'{}' names the file {path}, which does not exist", spec.label));
-            }
-            None => false,
-        },
+        // Checked with the configuration's directory in check_settings.
+        SettingKind::File => v.is_string(),
         SettingKind::String | SettingKind::List => v.is_string(),
     };
     (!ok).then(|| format!("'{}' must be {}, not {v}", spec.label, kind_label(spec)))

@@ -62,6 +62,22 @@ impl SettingValue {
     }
 }
 
+/// The path a `file`-kind setting names (PingID's `pingid_properties`):
+/// written inline (`"pingid.properties"`), as `{ file = "..." }`, or as
+/// `{ env = "VAR" }` holding the path. Relative paths are relative to the
+/// configuration file's directory `base`. The host reads the file once and
+/// hands its contents to the connector.
+pub fn file_setting_path(value: &SettingValue, base: &Path) -> Result<PathBuf, ResolveError> {
+    let raw = match value {
+        SettingValue::File { file } => file.clone(),
+        SettingValue::Env { env } => {
+            PathBuf::from(std::env::var(env).map_err(|_| ResolveError::MissingEnv(env.clone()))?)
+        }
+        SettingValue::Plain(v) => PathBuf::from(v.as_str().unwrap_or_default()),
+    };
+    Ok(if raw.is_relative() { base.join(raw) } else { raw })
+}
+
 /// Read a file as text, removing one trailing newline.
 pub fn read_text(path: &Path) -> Result<String, ResolveError> {
     let mut text = std::fs::read_to_string(path)

@@ -84,7 +84,12 @@ impl Engine {
         let discovered = |name: &str| discovered_fields(store, name);
         check(
             &self.config,
-            &CheckContext { connectors: &self.connectors, recorded_identifier: &recorded, discovered: &discovered },
+            &CheckContext {
+                connectors: &self.connectors,
+                recorded_identifier: &recorded,
+                discovered: &discovered,
+                base: self.config.file.parent().unwrap_or(Path::new(".")),
+            },
         )
     }
 
@@ -96,7 +101,8 @@ impl Engine {
         let discovered = discovered_fields(store, &conn.name);
         // reqwest needs the runtime's context when it builds connections.
         let _guard = self.runtime.enter();
-        Connection::open(conn, loaded, &discovered, &self.redactor, self.client.clone())
+        let base = self.config.file.parent().unwrap_or(Path::new("."));
+        Connection::open(conn, loaded, &discovered, base, &self.redactor, self.client.clone())
     }
 
     /// The activation check of one connection.
