@@ -428,3 +428,28 @@ fn a_failed_transaction_is_retried() {
     let adds: Vec<i64> = e.requests().iter().filter(|r| r.op == "adduser").map(|r| r.error_id).collect();
     assert_eq!(adds, [10551, 200]);
 }
+
+#[test]
+fn the_properties_file_works_by_reference_and_a_missing_one_never_prints_the_key() {
+    let e = PingIdEmulator::start();
+    // `{ file = "..." }`, relative to the configuration file: read once.
+    let mut s = ScenarioBuilder::new("pingid").mapping(MAPPING).build();
+    std::fs::write(s.dir().join("pingid.properties"), e.properties()).expect("write pingid.properties");
+    let mut reference = toml::Table::new();
+    reference.insert("file".into(), "pingid.properties".into());
+    s.reconfigure(|b| b.setting("pingid_properties", toml::Value::Table(reference)));
+    directory(&s, &[entry(Person::new("rhea"))]);
+    let out = s.run(&["config", "check"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(!stderr(&out).contains("written inline"), "a path is not an inline secret: {}", stderr(&out));
+    sync(&s);
+    assert_eq!(e.users().len(), 1);
+
+    // The file vanishes: the error names the file, never its contents.
+    std::fs::remove_file(s.dir().join("pingid.properties")).unwrap();
+    let out = s.run(&["sync", "--once"]);
+    assert!(!out.status.success());
+    let text = stdout(&out) + &stderr(&out);
+    assert!(text.contains("pingid.properties"), "{text}");
+    assert!(!text.contains(&e.key_b64()[..16]), "the key leaked: {text}");
+}
