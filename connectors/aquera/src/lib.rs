@@ -9,20 +9,29 @@
 //! The manifest is built in [`manifest`] from `provisio-scim-kit`'s shared
 //! pieces.
 //!
-//! Operations (schema discovery included) are not implemented yet: the
-//! manifest declares no capability, so each one answers `unsupported`.
-//! [`AqueraConnector::open`] already checks the settings.
+//! The user and group operations are [`provisio_scim_kit::ScimTarget`]'s
+//! with the SCIM Provisioner's behaviour (users replaced with PUT, never
+//! PATCHed; disabled with `active=false`; deleted with DELETE) and Aquera's
+//! choices: groups are looked up with `displayName eq` first (listing when
+//! the target refuses the filter) and updated with PATCH (PUT when the
+//! target does not take PATCH). A target that refuses group creation or
+//! deletion answers an error for that group, which says to create or delete
+//! it by hand. Custom fields found by Refresh Fields reach the connector as
+//! the connection's `extra_attributes` (`IANUser:officeLocation` →
+//! `<extension URN>:officeLocation`) and are written into their extension
+//! on create and update. [`schema`] holds Refresh Fields itself.
 
 pub mod manifest;
+pub mod schema;
 
 use provisio_core::prelude::*;
 use provisio_scim_kit::config::{Credentials, ScimSettings};
+use provisio_scim_kit::{GroupLookup, GroupUpdate, ScimTarget, TargetOptions};
 
 /// The Aquera connector, opened for one connection.
 pub struct AqueraConnector {
     settings: AqueraSettings,
-    #[allow(dead_code)] // used by the operations, which arrive next
-    host: Host,
+    target: ScimTarget,
 }
 
 /// The checked settings of one Aquera connection.
@@ -39,6 +48,30 @@ impl AqueraConnector {
     pub fn settings(&self) -> &AqueraSettings {
         &self.settings
     }
+
+    /// The SCIM operations behind this connector.
+    pub fn target(&self) -> &ScimTarget {
+        &self.target
+    }
+}
+
+/// Aquera's choices on top of the SCIM Provisioner's behaviour.
+pub fn target_options(settings: &ScimSettings) -> TargetOptions {
+    let mut o = TargetOptions::from_settings(settings);
+    o.group_lookup = GroupLookup::FilterThenList;
+    o.group_update = GroupUpdate::Patch;
+    o
+}
+
+/// A refused group creation or deletion, with what to do about it.
+fn by_hand(err: ConnectorError, name: &str, what: &str) -> ConnectorError {
+    if matches!(err.status, Some(403 | 405 | 501)) {
+        return err.context(format!(
+            "the application behind Aquera does not let group '{name}' be {what}d through SCIM; {what} it at the \
+             target by hand"
+        ));
+    }
+    err
 }
 
 impl Connector for AqueraConnector {
@@ -47,7 +80,70 @@ impl Connector for AqueraConnector {
     }
 
     fn open(config: ConnectorConfig, host: Host) -> Result<Self, ConnectorError> {
-        Ok(AqueraConnector { settings: settings(&config)?, host })
+        let settings = settings(&config)?;
+        let catalogue = manifest::manifest().attributes;
+        // Refresh Fields also lists the standard fields the target has:
+        // the catalogue's own entries stay the ones used.
+        let mut config = config;
+        config.extra_attributes.retain(|e| !catalogue.iter().any(|a| a.code == e.code));
+        let options = target_options(&settings.scim);
+        let target = ScimTarget::from_config(&config, host, settings.scim.clone(), catalogue, options)?;
+        Ok(AqueraConnector { settings, target })
+    }
+
+    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
+        self.target.test_connection().await
+    }
+
+    async fn discover_schema(&self) -> Result<DiscoveredSchema, ConnectorError> {
+        let catalogue = manifest::manifest().attributes;
+        schema::discover(self.target.client(), &self.settings.custom_attribute_tag, &catalogue).await
+    }
+
+    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
+        self.target.find_user(unique_id).await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
+        self.target.create_user(user).await
+    }
+
+    async fn update_user(&self, target_id: &str, user: &UserRecord) -> Result<(), ConnectorError> {
+        self.target.update_user(target_id, user).await
+    }
+
+    async fn disable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.disable_user(target_id).await
+    }
+
+    async fn enable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.enable_user(target_id).await
+    }
+
+    async fn delete_user(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.delete_user(target_id).await
+    }
+
+    async fn find_group(&self, name: &str) -> Result<Option<TargetGroup>, ConnectorError> {
+        self.target.find_group(name).await
+    }
+
+    async fn create_group(&self, group: &GroupRecord) -> Result<TargetGroup, ConnectorError> {
+        self.target.create_group(group).await.map_err(|e| by_hand(e, &group.name, "create"))
+    }
+
+    async fn update_group(
+        &self,
+        target_id: &str,
+        group: &GroupRecord,
+        added: &[String],
+        removed: &[String],
+    ) -> Result<(), ConnectorError> {
+        self.target.update_group(target_id, group, added, removed).await
+    }
+
+    async fn delete_group(&self, target_id: &str) -> Result<(), ConnectorError> {
+        self.target.delete_group(target_id).await.map_err(|e| by_hand(e, target_id, "delete"))
     }
 }
 
@@ -74,3 +170,6 @@ pub fn settings(config: &ConnectorConfig) -> Result<AqueraSettings, ConnectorErr
 }
 
 provisio_core::register_connector!(AqueraConnector);
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,6 @@
 
 use provisio_core::manifest::*;
 use provisio_scim_kit::{catalogue, form};
-use std::collections::BTreeSet;
 
 /// The connector id used in configuration files.
 pub const ID: &str = "aquera";
@@ -26,9 +25,9 @@ pub const NOTES: &[&str] = &[
     "SCIM 2.0 only: there is no SCIM Version setting. Unique User Identifier is always userName.",
     "There is no Authentication Methods setting: the credentials given decide. When both an Access Token and Basic credentials are set, the Access Token is used.",
     "Custom Attribute Tag (open question e.7) defaults to IANUser: Refresh Fields treats attributes of a schema whose id contains the tag as custom and offers them as <tag>:<attribute>, e.g. IANUser:officeLocation.",
-    "Refresh Fields (open question e.7) will read the target's schema with RFC 7643 discovery (/Schemas, /ResourceTypes) under the SCIM URL.",
+    "Refresh Fields (open question e.7) reads the target's schema with RFC 7643 discovery (GET /Schemas and /ResourceTypes under the SCIM URL, with the connection's credentials): custom fields are the attributes of the User resource type's extensions whose id contains the tag (IANUser:<attribute>, required as the schema says; complex attributes give one field per sub-attribute, read-only ones are left out), merged after the standard fields the target's schema defines. An unreadable or invalid schema is an error that says what is wrong, and the previously recorded fields stay.",
     "The SCIM URL is used exactly as Aquera's Copy this URL field gives it; no Aquera API host (api.aquera.com or api.aquera.io) is assumed (open question e.7).",
-    "Groups are named by their CN and updated with PATCH; groups are looked up with a server-side filter, falling back to listing when the target does not filter. Some Aquera apps cannot create or delete groups.",
+    "Groups are named by their CN (or DN) and updated with PATCH (PUT when the target does not take PATCH); groups are looked up with a server-side filter, falling back to listing when the target does not filter. Some Aquera apps cannot create or delete groups: such a refusal fails that group only, with a message to create or delete it by hand.",
     "Support for each option and attribute varies with the SaaS application behind Aquera.",
 ];
 
@@ -56,8 +55,8 @@ pub fn manifest() -> Manifest {
         // User Create, User Update, User Disable / Delete selected; Provision
         // Disabled Users cleared (b.0, b.4.2).
         options: ProvisioningOptionsSpec::defaults(true, true, true, false),
-        // Operations are not implemented yet: every one answers `unsupported`.
-        capabilities: BTreeSet::new(),
+        // Everything the generic SCIM connector does, and Refresh Fields.
+        capabilities: Capability::ALL.into_iter().filter(|c| *c != Capability::DeviceManagement).collect(),
         notes: NOTES.iter().map(|n| (*n).to_owned()).collect(),
     }
 }
@@ -90,7 +89,7 @@ fn attributes() -> Vec<AttributeSpec> {
 mod tests {
     use super::*;
     use crate::AqueraConnector;
-    use provisio_core::prelude::{Connector, ErrorKind, Operation};
+    use provisio_core::prelude::Connector;
     use provisio_core::testing::{Harness, RecordedHttp, default_config};
     use provisio_scim_kit::config::Credentials;
     use serde_json::json;
@@ -104,8 +103,11 @@ mod tests {
     }
 
     #[test]
-    fn no_capability_is_declared_until_operations_exist() {
-        assert!(manifest().capabilities.is_empty());
+    fn every_scim_capability_and_refresh_fields() {
+        let caps = manifest().capabilities;
+        assert!(caps.contains(&Capability::DiscoverSchema));
+        assert!(caps.contains(&Capability::UserDelete) && caps.contains(&Capability::GroupCreate));
+        assert!(!caps.contains(&Capability::DeviceManagement));
     }
 
     #[test]
@@ -141,12 +143,5 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.detail.contains("custom_attribute_tag"), "{}", err.detail);
-    }
-
-    #[test]
-    fn operations_answer_unsupported() {
-        let h = Harness::open::<AqueraConnector>(json!({"scim_url": URL, "access_token": "t"}), RecordedHttp::new())
-            .unwrap();
-        assert_eq!(h.run(Operation::DiscoverSchema).unwrap_err().kind, ErrorKind::Unsupported);
     }
 }
