@@ -10,6 +10,7 @@
 //! or fixture fails the test with the command that builds it; nothing is
 //! ever skipped.
 
+pub mod emulators;
 pub mod pingid_emulator;
 pub mod proxy;
 pub mod scenario;
