@@ -25,6 +25,24 @@ pub fn render_binary_guid(bytes: &[u8]) -> String {
     }
 }
 
+/// The bytes of a GUID rendered by [`render_binary_guid`] (the inverse): the 36-character AD
+/// form gives its 16 bytes, even-length hex gives its bytes; anything else `None`.
+pub fn binary_guid_bytes(rendered: &str) -> Option<Vec<u8>> {
+    let r = rendered.trim();
+    let hex = |s: &str| -> Option<Vec<u8>> {
+        if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    };
+    let groups: Vec<&str> = r.split('-').collect();
+    if groups.len() == 5 && [8, 4, 4, 4, 12].iter().zip(&groups).all(|(n, g)| g.len() == *n) {
+        let b = hex(&groups.concat())?;
+        return Some(vec![b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    }
+    hex(r).filter(|b| !b.is_empty())
+}
+
 /// Decode a binary GUID given as base64 text and render it. The error text follows an entry's
 /// DN in a message.
 pub fn binary_guid_from_base64(attribute: &str, value: &str) -> Result<String, String> {
@@ -55,6 +73,14 @@ mod tests {
     #[test]
     fn other_lengths_are_hex() {
         assert_eq!(render_binary_guid(&[0xde, 0xad, 0x0b]), "dead0b");
+        assert_eq!(binary_guid_bytes("dead0b"), Some(vec![0xde, 0xad, 0x0b]));
+        assert_eq!(binary_guid_bytes("not hex"), None);
+    }
+
+    #[test]
+    fn rendering_is_reversible() {
+        let bytes: Vec<u8> = (0u8..16).map(|i| i.wrapping_mul(37).wrapping_add(0xc1)).collect();
+        assert_eq!(binary_guid_bytes(&render_binary_guid(&bytes)), Some(bytes));
     }
 
     #[test]

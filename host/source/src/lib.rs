@@ -1,7 +1,8 @@
 //! # provisio-source
 //!
 //! Where a channel's identities come from. This crate holds the embedded **file source** (LDIF,
-//! CSV and JSON files of users and groups) and what a later LDAP source reuses: directory
+//! CSV and JSON files of users and groups), the **LDAP source** (feature `ldap`), and what both
+//! share: directory
 //! [`Entry`]s, RFC 4515 [`Filter`]s evaluated on entries, DN comparison ([`dn`]), entry GUIDs
 //! ([`guid`]), account status ([`AccountStatus`]) and scope resolution ([`scope`]).
 //!
@@ -20,6 +21,7 @@
 //! | [`status`] | [`AccountStatus`] algorithms and [`Status`] |
 //! | [`guid`] | rendering binary GUIDs |
 //! | [`error`] | [`SourceError`]: file, line, problem, fix |
+//! | `ldap` (feature `ldap`) | the LDAP source: paged reads, change detection, [`Delta`]s |
 //!
 //! Reading is all or nothing: [`read_file`] returns a snapshot only when the whole file parsed
 //! and every entry in scope could be read.
@@ -35,6 +37,8 @@ pub mod error;
 pub mod filter;
 pub mod guid;
 mod json;
+#[cfg(feature = "ldap")]
+pub mod ldap;
 mod ldif;
 pub mod scope;
 pub mod status;
@@ -42,7 +46,7 @@ pub mod status;
 pub use entry::Entry;
 pub use error::{DuplicateGuid, Position, SourceError};
 pub use filter::{Filter, FilterError};
-pub use scope::{Snapshot, SourceGroup, SourceUser, build_snapshot};
+pub use scope::{Delta, Snapshot, SourceGroup, SourceUser, build_snapshot};
 pub use status::{AccountStatus, Status};
 
 /// A file source's format.

@@ -102,6 +102,20 @@ impl Snapshot {
     }
 }
 
+/// An incremental read (a source with change detection): every user GUID in scope, but whole
+/// entries only for the users that changed or were asked for; groups whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The GUIDs of every user in scope. A GUID known to the state but not here has left the
+    /// scope or was deleted.
+    pub in_scope: BTreeSet<String>,
+    /// Users read whole (all in scope), sorted by GUID: changed since the high-water mark, or
+    /// not in step with the state. A user in `in_scope` but not here is unchanged.
+    pub users: Vec<SourceUser>,
+    /// Every group in scope, sorted by GUID, with complete membership.
+    pub groups: Vec<SourceGroup>,
+}
+
 /// How a kind of entry is chosen.
 #[derive(Debug, Clone)]
 enum Selection {

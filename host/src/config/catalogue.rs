@@ -10,22 +10,31 @@ use provisio_core::manifest::{AttributeSpec, Manifest};
 
 use super::ConnectionConfig;
 
-/// Custom attributes declared in a connection's configuration.
+/// Custom attributes declared in a connection's configuration. A simple
+/// attribute is one field (`badgeNumber`); a complex one is one field per
+/// sub-attribute (`badge.number`, `badge.site`), each mapped on its own as
+/// PingFederate does ("pick a sub-attribute, map, repeat").
 pub fn custom_attributes(conn: &ConnectionConfig) -> Vec<AttributeSpec> {
-    conn.custom_attributes
-        .iter()
-        .map(|c| {
-            let namespace =
-                c.namespace.clone().unwrap_or_else(|| "urn:ietf:params:scim:schemas:extension:custom:2.0:User".into());
+    let mut out = Vec::new();
+    for c in &conn.custom_attributes {
+        let namespace =
+            c.namespace.clone().unwrap_or_else(|| "urn:ietf:params:scim:schemas:extension:custom:2.0:User".into());
+        if c.sub_attributes.is_empty() {
             let mut spec = AttributeSpec::new(&c.name, &format!("{namespace}:{}", c.name));
             spec.multi_valued = c.multi_valued;
             spec.required = c.required;
-            if !c.sub_attributes.is_empty() {
-                spec.notes = format!("sub-attributes: {}", c.sub_attributes.join(", "));
-            }
-            spec
-        })
-        .collect()
+            out.push(spec);
+            continue;
+        }
+        for sub in &c.sub_attributes {
+            let code = format!("{}.{sub}", c.name);
+            let mut spec = AttributeSpec::new(&code, &format!("{namespace}:{code}"));
+            spec.required = c.required;
+            spec.notes = format!("sub-attribute of the complex custom attribute '{}'", c.name);
+            out.push(spec);
+        }
+    }
+    out
 }
 
 /// The attributes beyond the manifest's: declared custom ones, then
@@ -68,5 +77,49 @@ impl Catalogue {
 
     pub fn multi_valued(&self, code: &str) -> bool {
         self.find(code).is_some_and(|a| a.multi_valued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(toml: &str) -> ConnectionConfig {
+        toml::from_str(&format!("name = \"c\"\nconnector = \"scim\"\n{toml}")).unwrap()
+    }
+
+    #[test]
+    fn simple_and_complex_custom_attributes_become_fields() {
+        let c = conn(
+            r#"
+[[custom_attributes]]
+name = "badgeNumber"
+[[custom_attributes]]
+name = "badge"
+namespace = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+sub_attributes = ["number", "site"]
+required = true
+"#,
+        );
+        let attrs = custom_attributes(&c);
+        let pairs: Vec<(&str, &str, bool)> =
+            attrs.iter().map(|a| (a.code.as_str(), a.target.as_str(), a.required)).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("badgeNumber", "urn:ietf:params:scim:schemas:extension:custom:2.0:User:badgeNumber", false),
+                ("badge.number", "urn:example:params:scim:schemas:extension:acme:2.0:User:badge.number", true),
+                ("badge.site", "urn:example:params:scim:schemas:extension:acme:2.0:User:badge.site", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_discovered_field_never_replaces_a_declared_one() {
+        let c = conn("[[custom_attributes]]\nname = \"x\"\n");
+        let discovered = [AttributeSpec::new("x", "urn:other:x"), AttributeSpec::new("IANUser:y", "urn:aq:y")];
+        let extra = extra_attributes(&c, &discovered);
+        assert_eq!(extra.len(), 2);
+        assert_eq!(extra[0].target, "urn:ietf:params:scim:schemas:extension:custom:2.0:User:x");
     }
 }

@@ -373,6 +373,47 @@ fn check_source(source: &SourceConfig, at: &str, p: &mut Problems) {
                 p.error(at, e.to_string());
             }
         }
+        SourceConfig::Ldap(l) => check_ldap_source(l, at, p),
+    }
+}
+
+fn check_ldap_source(l: &provisio_source::ldap::LdapSourceConfig, at: &str, p: &mut Problems) {
+    use provisio_source::ldap::SecretRef;
+    for e in l.check() {
+        p.error(at, e.to_string());
+    }
+    if !l.verify_certificates {
+        p.warning(
+            format!("{at}.verify_certificates"),
+            "is false: the directory server's certificate is not checked, so anyone in the path can read the bind password and the directory; set ca_file instead",
+        );
+    }
+    if let Some(ca) = &l.ca_file
+        && !ca.is_file()
+    {
+        p.error(format!("{at}.ca_file"), format!("{} does not exist or is not a file", ca.display()));
+    }
+    let url = l.url.trim().to_ascii_lowercase();
+    if url.starts_with("ldap://") && !l.start_tls && l.bind_password.is_some() {
+        let local = ["ldap://127.0.0.1", "ldap://localhost", "ldap://[::1]"].iter().any(|h| url.starts_with(h));
+        if !local {
+            p.warning(
+                format!("{at}.url"),
+                "binds with a password over ldap:// without start_tls: the password crosses the network in clear; use ldaps:// or start_tls = true",
+            );
+        }
+    }
+    match &l.bind_password {
+        Some(SecretRef::Plain(_)) => p.warning(
+            format!("{at}.bind_password"),
+            "the bind password is written inline; give it by reference: { env = \"NAME\" } or { file = \"path\" }",
+        ),
+        Some(_) => {
+            if let Err(e) = crate::engine::source::bind_password(l) {
+                p.error(format!("{at}.bind_password"), e.trim_start_matches("bind_password: ").to_owned());
+            }
+        }
+        None => {}
     }
 }
 
@@ -386,6 +427,10 @@ fn check_group_names(conn: &ConnectionConfig, p: &mut Problems, at: &str) {
     });
     let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for ch in conn.channels.iter().filter(|c| c.groups && c.active) {
+        // Only files: a configuration check does not connect to directories.
+        if !matches!(ch.source, SourceConfig::File(_)) {
+            continue;
+        }
         let Ok(snapshot) = crate::engine::source::read_source(&ch.source) else { continue };
         for g in &snapshot.groups {
             let name = if by_dn { g.dn.clone() } else { g.cn.clone() };

@@ -205,6 +205,9 @@ pub enum SourceConfig {
     /// An LDIF, CSV or JSON file (`provisio-source`'s settings; see
     /// docs/configuration.md).
     File(provisio_source::FileSourceConfig),
+    /// An LDAP directory: the file source's scope settings plus the
+    /// connection and change detection (docs/configuration.md).
+    Ldap(provisio_source::ldap::LdapSourceConfig),
 }
 
 impl Config {
@@ -231,6 +234,14 @@ impl Config {
             for channel in &mut connection.channels {
                 match &mut channel.source {
                     SourceConfig::File(file) => resolve(&mut file.path),
+                    SourceConfig::Ldap(ldap) => {
+                        if let Some(ca) = &mut ldap.ca_file {
+                            resolve(ca);
+                        }
+                        if let Some(provisio_source::ldap::SecretRef::File { file }) = &mut ldap.bind_password {
+                            resolve(file);
+                        }
+                    }
                 }
             }
         }

@@ -6,18 +6,27 @@
 //! A source that cannot be read stops the channel's cycle before anything
 //! is decided, so a failed read never deprovisions anyone. A failing user is
 //! marked dirty and retried next cycle; it never aborts the cycle.
+//!
+//! With an incremental source (LDAP with change detection) the read holds
+//! every GUID in scope but whole entries only for the users that changed
+//! since the high-water mark or are not in step with the state: users in
+//! scope and unchanged are left out of the decisions, users the state knows
+//! but the scope lacks are gone (deprovisioned), whatever else changed. The
+//! new mark is stored after the users were pushed, unless a user read from
+//! the source failed: then it stays, and the next cycle reads those changes
+//! again (the hash comparison skips what was already pushed).
 
 use futures_util::StreamExt as _;
 use provisio_mapping::MappingSet;
 use provisio_source::Snapshot;
-use provisio_state::{ChannelKey, CycleSummary, StateStore, UserStatus};
-use std::collections::HashMap;
+use provisio_state::{ChannelKey, CycleSummary, StateStore, UserState, UserStatus};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::audit::{Audit, AuditEvent, now_rfc3339, now_unix};
 use super::decide::{Decision, Policy};
 use super::groups::sync_groups;
-use super::source::read_source;
+use super::source::{ChannelScope, has_change_detection, read_channel};
 use super::users::{Event, MappingContext, Outcome, Work, execute, plan_users};
 use crate::config::catalogue::Catalogue;
 use crate::config::{ChannelConfig, ConnectionConfig};
@@ -74,6 +83,12 @@ pub fn compile_mapping(ch: &ChannelConfig, catalogue: &Catalogue) -> Result<Mapp
     })
 }
 
+/// Whether the state holds a user in step with the target: provisioned,
+/// not dirty. An incremental read skips such users unless they changed.
+pub fn is_in_step(s: &UserState) -> bool {
+    !s.dirty && s.target_id.is_some() && matches!(s.status, UserStatus::Active | UserStatus::Disabled)
+}
+
 /// Everything a channel cycle needs.
 pub struct ChannelRun<'a> {
     pub conn: &'a Connection,
@@ -107,7 +122,39 @@ impl ChannelRun<'_> {
     }
 
     async fn run_inner(&self, report: &mut ChannelReport) -> Result<(), String> {
-        let snapshot = read_source(&self.channel.source).map_err(|e| format!("source: {e}; nothing was changed"))?;
+        // A dry run never writes, not even the channel's row.
+        let key = if self.dry_run {
+            self.store.find_channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?
+        } else {
+            Some(self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?)
+        };
+        let mut state = match key {
+            Some(key) => self.store.users(key).map_err(|e| e.to_string())?,
+            None => Default::default(),
+        };
+        // An incremental source reads from the stored high-water mark and
+        // reads whole only the users that changed or are not in step.
+        let mark = match key {
+            Some(key) if self.only.is_none() && has_change_detection(&self.channel.source) => {
+                self.store.high_water(key).map_err(|e| e.to_string())?
+            }
+            _ => None,
+        };
+        let in_step: HashSet<String> = state.values().filter(|s| is_in_step(s)).map(|s| s.guid.clone()).collect();
+        let read = read_channel(self.channel, self.redactor, mark.as_deref(), &in_step)
+            .await
+            .map_err(|e| format!("source: {e}; nothing was changed"))?;
+        report.warnings.extend(read.warnings.iter().map(|w| format!("source: {w}")));
+        let high_water = read.high_water.clone();
+        let (users, groups) = match read.scope {
+            ChannelScope::Full(Snapshot { users, groups }) => (users, groups),
+            ChannelScope::Delta(delta) => {
+                // In scope and not read: unchanged, nothing to decide.
+                let read: HashSet<&str> = delta.users.iter().map(|u| u.guid.as_str()).collect();
+                state.retain(|guid, _| read.contains(guid.as_str()) || !delta.in_scope.contains(guid));
+                (delta.users, delta.groups)
+            }
+        };
         let mapping = compile_mapping(self.channel, &self.conn.catalogue())?;
         let ctx = MappingContext {
             mapping: &mapping,
@@ -120,20 +167,7 @@ impl ChannelRun<'_> {
             self.conn.config.remove_user_action,
             &self.conn.manifest.options.provision_disabled_users.constraint,
         );
-        // A dry run never writes, not even the channel's row.
-        let key = if self.dry_run {
-            self.store.find_channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?
-        } else {
-            Some(self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?)
-        };
-        let state = match key {
-            Some(key) => self.store.users(key).map_err(|e| e.to_string())?,
-            None => Default::default(),
-        };
-
-        let Snapshot { users, groups } = snapshot;
         let mut users = users;
-        let mut state = state;
         if let Some(guid) = &self.only {
             users.retain(|u| &u.guid == guid);
             state.retain(|g, _| g == guid);
@@ -163,7 +197,11 @@ impl ChannelRun<'_> {
                 async move { execute(self.conn, w, policy, create_only, timeout, now_unix()).await }
             })
             .buffer_unordered(self.channel.max_threads.max(1));
+        // The high-water mark is held back when a user read from the source
+        // failed (see `docs/configuration.md`, change detection).
+        let mut hold_mark = false;
         while let Some(outcome) = results.next().await {
+            hold_mark |= matches!(outcome.event, Event::Failed(_)) && outcome.work.record.is_some();
             self.record(key, cycle.get(), &outcome, report)?;
             if let Some(bar) = &bar {
                 bar.inc(1);
@@ -173,6 +211,12 @@ impl ChannelRun<'_> {
             bar.finish_and_clear();
         }
         drop(results);
+        if let Some(mark) = &high_water
+            && !hold_mark
+            && self.only.is_none()
+        {
+            self.store.set_high_water(key, mark).map_err(|e| e.to_string())?;
+        }
         if self.channel.groups && self.only.is_none() {
             let user_targets: HashMap<String, String> = self
                 .store

@@ -1,16 +1,165 @@
-//! From a channel's source configuration to a snapshot of its scope.
+//! From a channel's source configuration to what a cycle decides on.
 //!
-//! The file source is read whole and parsed before anything else happens;
-//! a file that does not parse yields an error naming the file, line and
-//! problem, and the cycle stops with nothing provisioned.
+//! * A **file** source is read whole and parsed before anything else
+//!   happens; a file that does not parse yields an error naming the file,
+//!   line and problem.
+//! * An **LDAP** source is read whole, or, with change detection and a
+//!   stored high-water mark, incrementally: every GUID in scope plus the
+//!   whole entries of the users that changed or are not in step with the
+//!   state ([`ChannelScope::Delta`]). Its bind password is resolved here
+//!   (like a connection's secrets) and registered with the [`Redactor`].
+//!
+//! Either way a read is all or nothing: an error stops the channel's cycle
+//! before anything is decided, so a failed read never deprovisions anyone.
+//!
+//! The high-water mark is stored with a fingerprint of the channel's source
+//! and mapping settings ([`encode_mark`]): a mark written under other
+//! settings is not used, and the next cycle reads the whole scope (a changed
+//! mapping must be applied to every user, not only to changed ones).
 
-use provisio_source::Snapshot;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 
-use crate::config::SourceConfig;
+use provisio_source::ldap::{LdapRead, LdapScope, LdapSourceConfig, ReadRequest, SecretRef};
+use provisio_source::{Delta, Snapshot};
 
-/// Read a channel's whole scope.
+use crate::config::{ChannelConfig, SettingValue, SourceConfig};
+use crate::redact::Redactor;
+
+/// What a cycle reads.
+#[derive(Debug, Clone)]
+pub enum ChannelScope {
+    /// The whole scope.
+    Full(Snapshot),
+    /// Every user GUID in scope, whole entries of the changed ones.
+    Delta(Delta),
+}
+
+/// One read of a channel's source.
+#[derive(Debug, Clone)]
+pub struct ChannelRead {
+    pub scope: ChannelScope,
+    /// The high-water mark to store (encoded, see [`encode_mark`]) once the
+    /// users read are pushed.
+    pub high_water: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Read a channel's whole scope (file, or LDAP without using any mark).
+/// Usable outside the engine's runtime (`config check`, `provision`).
 pub fn read_source(source: &SourceConfig) -> Result<Snapshot, String> {
     match source {
         SourceConfig::File(f) => provisio_source::read_file(f).map_err(|e| e.to_string()),
+        SourceConfig::Ldap(l) => {
+            let password = bind_password(l)?;
+            // A runtime of its own, on a thread of its own: callers may be
+            // inside another runtime.
+            let none = HashSet::new();
+            let read = std::thread::scope(|s| {
+                s.spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+                    rt.block_on(provisio_source::ldap::read(
+                        l,
+                        password.as_deref(),
+                        &ReadRequest { since: None, in_step: &none },
+                    ))
+                })
+                .join()
+                .unwrap_or_else(|_| Err("the LDAP read panicked".into()))
+            });
+            let read = read.map_err(|e| mask(&e, password.as_deref()))?;
+            match read.scope {
+                LdapScope::Full(snapshot) => Ok(snapshot),
+                LdapScope::Delta(_) => Err("an LDAP read without a mark returned a delta".into()),
+            }
+        }
     }
+}
+
+/// Read a channel's source for a cycle. `mark` is the stored high-water
+/// mark (encoded); `in_step` the GUIDs the state holds in step with the
+/// target.
+pub async fn read_channel(
+    channel: &ChannelConfig,
+    redactor: &Redactor,
+    mark: Option<&str>,
+    in_step: &HashSet<String>,
+) -> Result<ChannelRead, String> {
+    match &channel.source {
+        SourceConfig::File(f) => {
+            let snapshot = provisio_source::read_file(f).map_err(|e| e.to_string())?;
+            Ok(ChannelRead { scope: ChannelScope::Full(snapshot), high_water: None, warnings: Vec::new() })
+        }
+        SourceConfig::Ldap(l) => {
+            let password = bind_password(l)?;
+            if let Some(p) = &password {
+                redactor.add(p);
+            }
+            let since = mark.and_then(|m| decode_mark(channel, m));
+            let request = ReadRequest { since: since.as_deref(), in_step };
+            let LdapRead { scope, high_water, warnings } = provisio_source::ldap::read(l, password.as_deref(), &request)
+                .await
+                .map_err(|e| redactor.redact(&mask(&e, password.as_deref())))?;
+            let scope = match scope {
+                LdapScope::Full(s) => ChannelScope::Full(s),
+                LdapScope::Delta(d) => ChannelScope::Delta(d),
+            };
+            Ok(ChannelRead { scope, high_water: high_water.map(|v| encode_mark(channel, &v)), warnings })
+        }
+    }
+}
+
+/// Whether the channel's source reads incrementally.
+pub fn has_change_detection(source: &SourceConfig) -> bool {
+    matches!(source, SourceConfig::Ldap(l) if l.change_detection.is_some())
+}
+
+/// The resolved bind password of an LDAP source (references resolved like
+/// a connection's secret settings).
+pub fn bind_password(l: &LdapSourceConfig) -> Result<Option<String>, String> {
+    let value = match &l.bind_password {
+        None => return Ok(None),
+        Some(SecretRef::Plain(p)) => return Ok(Some(p.clone())),
+        Some(SecretRef::Env { env }) => SettingValue::Env { env: env.clone() },
+        Some(SecretRef::File { file }) => SettingValue::File { file: file.clone() },
+    };
+    match value.resolve() {
+        Ok(serde_json::Value::String(s)) => Ok(Some(s)),
+        Ok(other) => Ok(Some(other.to_string())),
+        Err(e) => Err(format!("bind_password: {e}")),
+    }
+}
+
+fn mask(text: &str, password: Option<&str>) -> String {
+    match password {
+        Some(p) if p.len() >= 4 => text.replace(p, crate::redact::MASK),
+        _ => text.to_owned(),
+    }
+}
+
+/// A fingerprint of what decides how users map: the source settings (less
+/// the password) and the mapping.
+fn fingerprint(channel: &ChannelConfig) -> String {
+    let mut source = channel.source.clone();
+    if let SourceConfig::Ldap(l) = &mut source {
+        l.bind_password = None;
+    }
+    let text = serde_json::to_string(&(source, &channel.mapping)).unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// The stored form of a high-water mark: `<fingerprint> <value>`.
+pub fn encode_mark(channel: &ChannelConfig, value: &str) -> String {
+    format!("{} {value}", fingerprint(channel))
+}
+
+/// The mark's value, when it was stored under the channel's current settings.
+pub fn decode_mark(channel: &ChannelConfig, stored: &str) -> Option<String> {
+    let (print, value) = stored.split_once(' ')?;
+    (print == fingerprint(channel)).then(|| value.to_owned())
 }
