@@ -218,37 +218,19 @@ pub fn print_summary(reports: &[ChannelReport]) {
         "CONNECTION", "CHANNEL", "CREATED", "LINKED", "UPDATED", "DISABLED", "RE-ENABLED", "DELETED", "SKIPPED", "FAILED",
         "DURATION",
     ]);
+    let row = |connection: &str, channel: &str, s: &provisio_state::CycleSummary, duration: String| {
+        let counts = [s.created, s.linked, s.updated, s.disabled, s.enabled, s.deleted, s.skipped, s.failed];
+        let mut cells = vec![connection.to_owned(), channel.to_owned()];
+        cells.extend(counts.iter().map(u64::to_string));
+        cells.push(duration);
+        cells
+    };
     for r in reports {
-        let s = &r.summary;
-        t.add_row([
-            r.connection.clone(),
-            r.channel.clone(),
-            s.created.to_string(),
-            s.linked.to_string(),
-            s.updated.to_string(),
-            s.disabled.to_string(),
-            s.enabled.to_string(),
-            s.deleted.to_string(),
-            s.skipped.to_string(),
-            s.failed.to_string(),
-            format!("{:.2} s", s.duration_ms as f64 / 1000.0),
-        ]);
+        let duration = format!("{:.2} s", r.summary.duration_ms as f64 / 1000.0);
+        t.add_row(row(&r.connection, &r.channel, &r.summary, duration));
     }
     if reports.len() > 1 {
-        let s = total(reports);
-        t.add_row([
-            "total".to_owned(),
-            String::new(),
-            s.created.to_string(),
-            s.linked.to_string(),
-            s.updated.to_string(),
-            s.disabled.to_string(),
-            s.enabled.to_string(),
-            s.deleted.to_string(),
-            s.skipped.to_string(),
-            s.failed.to_string(),
-            String::new(),
-        ]);
+        t.add_row(row("total", "", &total(reports), String::new()));
     }
     println!("{t}");
     for r in reports {
