@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod scenario;
 pub mod scim11_server;
 pub mod scim_peer;
+pub mod slapd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -88,6 +88,48 @@ impl Group {
     }
 }
 
+/// The whole test directory as LDIF: the base entries, `people` and
+/// `groups`, each with its `entryUUID`.
+pub fn directory_ldif(people: &[Person], groups: &[Group]) -> String {
+    let mut out = String::from(
+        "dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
+         dn: ou=people,dc=example,dc=org\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: ou=groups,dc=example,dc=org\nobjectClass: organizationalUnit\nou: groups\n\n",
+    );
+    out.push_str(&entries_ldif(people, groups, true));
+    out
+}
+
+/// People and groups as LDIF records; `with_guid`: with their `entryUUID`
+/// (a server assigns its own to entries added online).
+pub fn entries_ldif(people: &[Person], groups: &[Group], with_guid: bool) -> String {
+    let mut out = String::new();
+    for p in people {
+        out.push_str(&format!(
+            "dn: {}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {} {}\ngivenName: {}\nsn: {}\nmail: {}\ntitle: {}\n",
+            p.dn(), p.uid, p.given, p.sn, p.given, p.sn, p.mail, p.title
+        ));
+        if with_guid {
+            out.push_str(&format!("entryUUID: {}\n", p.guid));
+        }
+        if p.disabled {
+            out.push_str("employeeType: disabled\n");
+        }
+        out.push('\n');
+    }
+    for g in groups {
+        out.push_str(&format!("dn: cn={},ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: {}\n", g.cn, g.cn));
+        if with_guid {
+            out.push_str(&format!("entryUUID: {}\n", g.guid));
+        }
+        for m in &g.members {
+            out.push_str(&format!("member: uid={m},ou=people,dc=example,dc=org\n"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Builds a [`Scenario`].
 pub struct ScenarioBuilder {
     connector: String,
@@ -98,6 +140,8 @@ pub struct ScenarioBuilder {
     max_threads: i64,
     mapping: Vec<toml::Table>,
     env: Vec<(String, String)>,
+    /// Replaces the channel's file source (e.g. an LDAP source).
+    source: Option<toml::Table>,
 }
 
 fn mapping(field: &str, attribute: &str) -> toml::Table {
@@ -126,7 +170,40 @@ impl ScenarioBuilder {
                 mapping("externalId", "entryUUID"),
             ],
             env: Vec::new(),
+            source: None,
         }
+    }
+
+    /// Use this `[connection.channel.source]` table instead of the file
+    /// source over `directory.ldif`.
+    pub fn source(mut self, table: toml::Table) -> Self {
+        self.source = Some(table);
+        self
+    }
+
+    /// The channel's default source: the file `directory.ldif`, scoped by
+    /// filter, with the `employeeType: disabled` flag.
+    pub fn file_source() -> toml::Table {
+        let mut source = toml::Table::new();
+        source.insert("kind".into(), "file".into());
+        source.insert("path".into(), "directory.ldif".into());
+        source.insert("base_dn".into(), "dc=example,dc=org".into());
+        source.insert("user_filter".into(), "(objectClass=inetOrgPerson)".into());
+        let mut status = toml::Table::new();
+        status.insert("algorithm".into(), "flag".into());
+        status.insert("attribute".into(), "employeeType".into());
+        status.insert("value".into(), "disabled".into());
+        status.insert("when_equal".into(), "disabled".into());
+        status.insert("default".into(), "enabled".into());
+        source.insert("account_status".into(), toml::Value::Table(status));
+        source
+    }
+
+    /// An environment variable set when provisio runs (for secrets given
+    /// by reference).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn setting(mut self, name: &str, value: impl Into<toml::Value>) -> Self {
@@ -227,21 +304,10 @@ impl Scenario {
         let mut engine = toml::Table::new();
         engine.insert("state".into(), "state.db".into());
         engine.insert("audit_log".into(), "audit.log".into());
-        let mut source = toml::Table::new();
-        source.insert("kind".into(), "file".into());
-        source.insert("path".into(), "directory.ldif".into());
-        source.insert("base_dn".into(), "dc=example,dc=org".into());
-        source.insert("user_filter".into(), "(objectClass=inetOrgPerson)".into());
-        if b.groups {
+        let mut source = b.source.clone().unwrap_or_else(ScenarioBuilder::file_source);
+        if b.groups && !source.contains_key("group_filter") && !source.contains_key("group_dn") {
             source.insert("group_filter".into(), "(objectClass=groupOfNames)".into());
         }
-        let mut status = toml::Table::new();
-        status.insert("algorithm".into(), "flag".into());
-        status.insert("attribute".into(), "employeeType".into());
-        status.insert("value".into(), "disabled".into());
-        status.insert("when_equal".into(), "disabled".into());
-        status.insert("default".into(), "enabled".into());
-        source.insert("account_status".into(), toml::Value::Table(status));
         let mut channel = toml::Table::new();
         channel.insert("name".into(), "people".into());
         channel.insert("max_threads".into(), b.max_threads.into());
@@ -270,32 +336,7 @@ impl Scenario {
 
     /// Write the directory: the base entries, `people` and `groups`.
     pub fn write_directory(&self, people: &[Person], groups: &[Group]) {
-        let mut out = String::from(
-            "dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
-             dn: ou=people,dc=example,dc=org\nobjectClass: organizationalUnit\nou: people\n\n\
-             dn: ou=groups,dc=example,dc=org\nobjectClass: organizationalUnit\nou: groups\n\n",
-        );
-        for p in people {
-            out.push_str(&format!(
-                "dn: {}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {} {}\ngivenName: {}\nsn: {}\nmail: {}\ntitle: {}\nentryUUID: {}\n",
-                p.dn(), p.uid, p.given, p.sn, p.given, p.sn, p.mail, p.title, p.guid
-            ));
-            if p.disabled {
-                out.push_str("employeeType: disabled\n");
-            }
-            out.push('\n');
-        }
-        for g in groups {
-            out.push_str(&format!(
-                "dn: cn={},ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: {}\nentryUUID: {}\n",
-                g.cn, g.cn, g.guid
-            ));
-            for m in &g.members {
-                out.push_str(&format!("member: uid={m},ou=people,dc=example,dc=org\n"));
-            }
-            out.push('\n');
-        }
-        std::fs::write(&self.ldif, out).expect("write the directory");
+        std::fs::write(&self.ldif, directory_ldif(people, groups)).expect("write the directory");
     }
 
     /// Run `provisio --config <this> ARGS` with the scenario's environment.

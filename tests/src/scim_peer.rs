@@ -163,7 +163,7 @@ fn drain(pipe: impl Read + Send + 'static, log: Arc<OutputLog>) {
 /// the children ask for SIGTERM when their parent thread dies (PR_SET_PDEATHSIG),
 /// so a peer in a `static` (never dropped) stops when the test binary exits,
 /// and not when the test thread that happened to start it ends.
-fn spawn_kept(cmd: Command) -> std::io::Result<Child> {
+pub(crate) fn spawn_kept(cmd: Command) -> std::io::Result<Child> {
     type Job = (Command, mpsc::Sender<std::io::Result<Child>>);
     static KEEPER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
     let keeper = KEEPER.get_or_init(|| {
@@ -185,7 +185,7 @@ fn spawn_kept(cmd: Command) -> std::io::Result<Child> {
 }
 
 #[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
+pub(crate) fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
@@ -203,9 +203,9 @@ fn die_with_parent(cmd: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_cmd: &mut Command) {}
+pub(crate) fn die_with_parent(_cmd: &mut Command) {}
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
     listener.local_addr().expect("a local address").port()
 }
