@@ -55,7 +55,9 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
         .prefix("provisio-demo-")
         .tempdir()
         .map_err(|e| CliError::User(format!("cannot create a scratch directory: {e}")))?;
-    let dir = scratch.path();
+    // Kept after the run, so the state store and the audit log can be read.
+    let dir_buf = scratch.keep();
+    let dir = dir_buf.as_path();
     let ldif = dir.join("directory.ldif");
     let config_file = dir.join("provisio.toml");
     write(&ldif, EXAMPLE_DIRECTORY)?;
@@ -129,7 +131,11 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
     cycle("cycle 2: the changes are pushed; dmitri and chloe are deprovisioned (Remove User Action: Disable)")?;
     cycle("cycle 3: nothing changed, nothing is sent")?;
 
-    println!("audit log: {}", engine.config.engine.audit_log.display());
+    println!(
+        "the working copy stays in {} (configuration, directory, state store, audit log: {})",
+        dir.display(),
+        engine.config.engine.audit_log.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+    );
     let _ = stop.send(());
     drop(engine_runtime);
     if failed {
