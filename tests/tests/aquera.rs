@@ -259,3 +259,13 @@ fn the_token_wins_basic_works_alone_and_a_wrong_credential_fails_clearly() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_example_configuration_passes_config_check() {
+    let root = provisio_e2e::scim_peer::repo_root();
+    let config = root.join("examples").join("aquera.toml");
+    let dir = provisio_e2e::profile_dir();
+    let args = ["--connector-dir", dir.to_str().unwrap(), "--config", config.to_str().unwrap(), "config", "check"];
+    let out = provisio_e2e::provisio_command(&args).env("AQUERA_TOKEN", "dummy-token").output().expect("run provisio");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+}

@@ -228,3 +228,13 @@ fn basic_credentials_work_and_a_wrong_credential_fails_clearly() {
     assert!(detail.contains("refused the credentials") && detail.contains("401"), "{detail}");
     assert!(!detail.contains("c42-wrong-token"));
 }
+
+#[test]
+fn the_example_configuration_passes_config_check() {
+    let root = provisio_e2e::scim_peer::repo_root();
+    let config = root.join("examples").join("code42.toml");
+    let dir = provisio_e2e::profile_dir();
+    let args = ["--connector-dir", dir.to_str().unwrap(), "--config", config.to_str().unwrap(), "config", "check"];
+    let out = provisio_e2e::provisio_command(&args).env("CODE42_TOKEN", "dummy-token").output().expect("run provisio");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+}

@@ -182,3 +182,13 @@ fn the_activation_check_passes_with_the_token_and_fails_clearly_without_it() {
     assert!(!sync.status.success() || stdout(&sync).contains("failed"), "{}", stdout(&sync));
     assert!(e.tenant.users().is_empty());
 }
+
+#[test]
+fn the_example_configuration_passes_config_check() {
+    let root = provisio_e2e::scim_peer::repo_root();
+    let config = root.join("examples").join("contentful.toml");
+    let dir = provisio_e2e::profile_dir();
+    let args = ["--connector-dir", dir.to_str().unwrap(), "--config", config.to_str().unwrap(), "config", "check"];
+    let out = provisio_e2e::provisio_command(&args).env("CONTENTFUL_TOKEN", "dummy-token").output().expect("run provisio");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+}
