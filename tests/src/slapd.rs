@@ -69,6 +69,8 @@ pub struct Slapd {
     child: Mutex<Option<Child>>,
     pid: u32,
     port: u16,
+    /// The ldaps:// port of a TLS server, else 0.
+    tls_port: u16,
     /// The configuration and database (removed when dropped).
     dir: Option<tempfile::TempDir>,
 }
@@ -82,11 +84,33 @@ impl Slapd {
     /// A server seeded offline with `seed` (LDIF) besides the reader account,
     /// and the base entries unless the seed has `dc=example,dc=org` itself.
     pub fn start_with(seed: &str) -> Slapd {
+        Slapd::start_seeded(seed, false)
+    }
+
+    /// A server that also speaks TLS: StartTLS on [`Slapd::url`] and
+    /// ldaps:// on [`Slapd::ldaps_url`], with a certificate for 127.0.0.1
+    /// issued by a CA made for this server ([`Slapd::ca_file`]).
+    pub fn start_tls() -> Slapd {
+        Slapd::start_seeded("", true)
+    }
+
+    fn start_seeded(seed: &str, tls: bool) -> Slapd {
         let dir = tempfile::tempdir().expect("a temporary directory for slapd");
         std::fs::create_dir_all(dir.path().join("db")).expect("db directory");
         std::fs::create_dir_all(dir.path().join("run")).expect("run directory");
         let conf = dir.path().join("slapd.conf");
-        std::fs::write(&conf, config(dir.path())).expect("write slapd.conf");
+        let mut text = config(dir.path());
+        if tls {
+            make_certificates(dir.path());
+            let d = dir.path().display();
+            text = text.replace(
+                "loglevel  none\n",
+                &format!(
+                    "loglevel  none\nTLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n"
+                ),
+            );
+        }
+        std::fs::write(&conf, text).expect("write slapd.conf");
         let has_base = seed.lines().any(|l| l.trim().eq_ignore_ascii_case("dn: dc=example,dc=org"));
         let mut ldif = String::new();
         if !has_base {
@@ -107,26 +131,31 @@ impl Slapd {
             .expect("run slapadd");
         assert!(out.status.success(), "slapadd failed: {}\n--- seed ---\n{ldif}", String::from_utf8_lossy(&out.stderr));
 
-        Slapd::start_in(dir, &conf)
+        Slapd::start_in(dir, &conf, tls)
     }
 
     /// Start slapd on a free port with the seeded directory, trying a few ports.
-    fn start_in(dir: tempfile::TempDir, conf: &Path) -> Slapd {
+    fn start_in(dir: tempfile::TempDir, conf: &Path, tls: bool) -> Slapd {
         let mut failures = Vec::new();
         let mut dir = Some(dir);
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
+            let tls_port = if tls { free_port() } else { 0 };
+            let mut urls = format!("ldap://127.0.0.1:{port}/");
+            if tls {
+                urls.push_str(&format!(" ldaps://127.0.0.1:{tls_port}/"));
+            }
             let mut cmd = Command::new(tool("slapd"));
             cmd.arg("-f")
                 .arg(conf)
-                .args(["-h", &format!("ldap://127.0.0.1:{port}/"), "-d", "0"])
+                .args(["-h", &urls, "-d", "0"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped());
             die_with_parent(&mut cmd);
             let child = spawn_kept(cmd).expect("start slapd");
             let pid = child.id();
-            let server = Slapd { child: Mutex::new(Some(child)), pid, port, dir: dir.take() };
+            let server = Slapd { child: Mutex::new(Some(child)), pid, port, tls_port, dir: dir.take() };
             match server.wait_ready() {
                 Ok(()) => return server,
                 Err(e) => {
@@ -167,6 +196,17 @@ impl Slapd {
     /// `ldap://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// `ldaps://127.0.0.1:<port>` of a server started by [`Slapd::start_tls`].
+    pub fn ldaps_url(&self) -> String {
+        assert!(self.tls_port != 0, "this slapd was not started with TLS");
+        format!("ldaps://127.0.0.1:{}", self.tls_port)
+    }
+
+    /// The PEM file of the CA that issued a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.as_ref().expect("the server's directory").path().join("ca.pem")
     }
 
     pub fn port(&self) -> u16 {
@@ -262,6 +302,26 @@ impl Drop for Slapd {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A CA and a server certificate for IP 127.0.0.1 (openssl).
+fn make_certificates(dir: &Path) {
+    let openssl = tool("openssl");
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).current_dir(dir).args(args).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write the extensions");
+    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=provisio test CA"]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    run(&[
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+        "-days", "2", "-extfile", "server.ext",
+    ]);
 }
 
 fn config(dir: &Path) -> String {

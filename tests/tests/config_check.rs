@@ -204,3 +204,41 @@ fn a_malformed_configuration_file_names_the_line() {
     assert!(!ok);
     assert_has(&text, &["provisio.toml", "line 3"]);
 }
+
+#[test]
+fn ldap_source_settings_are_checked_without_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: the check must not need the server.
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "hr"
+connector = "scim"
+settings = { scim_url = "https://scim.example.com/v2", authentication_method = "oauth2_bearer_token", access_token = { env = "PROVISIO_TEST_TOKEN" } }
+[[connection.channel]]
+name = "people"
+source = { kind = "ldap", url = "ldaps://127.0.0.1:1", start_tls = true, bind_dn = "cn=reader,dc=example,dc=org", bind_password = { env = "PROVISIO_TEST_SURELY_UNSET_LDAP_PW" }, user_filter = "(uid=a", ca_file = "no-such-ca.pem", change_detection = { algorithm = "usn" } }
+mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName", attributes = ["sn"] } ]
+[[connection.channel]]
+name = "insecure"
+source = { kind = "ldap", url = "ldap://127.0.0.1:1", base_dn = "dc=example,dc=org", verify_certificates = false, bind_dn = "cn=reader,dc=example,dc=org", bind_password = "inline-secret" }
+mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName", attributes = ["sn"] } ]
+"#,
+    );
+    assert!(!ok, "{text}");
+    assert_has(
+        &text,
+        &[
+            "channel 'people' › source: start_tls: is set with an ldaps:// URL",
+            "channel 'people' › source: base_dn: is required for an LDAP source",
+            "channel 'people' › source: user_filter: column",
+            "channel 'people' › source.ca_file:",
+            "does not exist or is not a file",
+            "channel 'people' › source.bind_password: environment variable PROVISIO_TEST_SURELY_UNSET_LDAP_PW is not set",
+            "channel 'insecure' › source.verify_certificates: is false",
+            "channel 'insecure' › source.bind_password: the bind password is written inline",
+        ],
+    );
+    assert!(!text.contains("inline-secret"), "the inline password was shown: {text}");
+}

@@ -392,3 +392,50 @@ fn the_same_channel_works_on_an_ldif_file_and_on_ldap() {
     s.sync_ok();
     assert_eq!(user(&t.users(), "zoe")["title"], "Director");
 }
+
+#[test]
+fn tls_start_tls_and_ldaps_verify_the_servers_certificate() {
+    let t = ScimPeer::shared().unique_tenant("ldap-tls");
+    let slapd = Slapd::start_tls();
+    slapd.add(&entries_ldif(&["alice", "bob"].map(person), &[], false));
+    let ca = slapd.ca_file();
+    let tls_source = |url: String, start_tls: bool, ca_file: bool| {
+        let mut s = ldap_source(&slapd);
+        s.insert("url".into(), url.into());
+        s.insert("start_tls".into(), start_tls.into());
+        if ca_file {
+            s.insert("ca_file".into(), ca.display().to_string().into());
+        }
+        s
+    };
+
+    // ldaps:// with the CA that issued the server's certificate.
+    let mut s = scenario(&t.base_url, &t.token, tls_source(slapd.ldaps_url(), false, true));
+    s.sync_ok();
+    assert_eq!(active_names(&t.users()), ["alice", "bob"]);
+
+    // StartTLS on ldap://.
+    slapd.replace(&uid_dn("bob"), "title", &["Over StartTLS"]);
+    s.reconfigure(|b| b.source(tls_source(slapd.url(), true, true)));
+    s.sync_ok();
+    assert_eq!(user(&t.users(), "bob")["title"], "Over StartTLS");
+
+    // Without the CA, the certificate cannot be verified: nothing is read,
+    // nothing deprovisioned.
+    s.reconfigure(|b| b.source(tls_source(slapd.ldaps_url(), false, false)));
+    let text = failed_sync(&s);
+    assert!(text.contains(&format!("cannot reach {}", slapd.ldaps_url())), "{text}");
+    assert!(text.contains("set ca_file"), "{text}");
+    assert_eq!(active_names(&t.users()), ["alice", "bob"]);
+
+    // Verification off works, with a warning from the configuration check.
+    s.reconfigure(|b| {
+        let mut source = tls_source(slapd.ldaps_url(), false, false);
+        source.insert("verify_certificates".into(), false.into());
+        b.source(source)
+    });
+    let out = s.run(&["sync", "--once"]);
+    let text = provisio_e2e::stdout(&out) + &provisio_e2e::stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("verify_certificates") && text.contains("is not checked"), "{text}");
+}
