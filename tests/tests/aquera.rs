@@ -57,7 +57,8 @@ fn write(s: &Scenario, people: &[P], groups: &[(&str, &[&str])]) {
     std::fs::write(&s.ldif, out).expect("write the directory");
 }
 
-const STANDARD: [(&str, &str); 4] = [("userName", "uid"), ("givenName", "givenName"), ("familyName", "sn"), ("workEmail", "mail")];
+const STANDARD: [(&str, &str); 4] =
+    [("userName", "uid"), ("givenName", "givenName"), ("familyName", "sn"), ("workEmail", "mail")];
 
 fn mapping(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
     STANDARD.iter().copied().chain(extra.iter().copied()).collect()
@@ -156,7 +157,10 @@ fn an_invalid_schema_leaves_the_previous_fields_and_says_what_is_wrong() {
     let out = refresh(&s);
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("invalid") && text.contains("has no name") && text.contains("not an RFC 7643 type"), "{text}");
+    assert!(
+        text.contains("invalid") && text.contains("has no name") && text.contains("not an RFC 7643 type"),
+        "{text}"
+    );
     assert!(text.contains("stay in place") || text.contains("kept"), "{text}");
     // The fields recorded before are still there.
     let (ok, text) = check(&s);

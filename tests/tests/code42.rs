@@ -84,7 +84,10 @@ fn code42(e: &Code42Emulator) -> ScenarioBuilder {
 }
 
 fn user<'a>(users: &'a [Value], name: &str) -> &'a Value {
-    users.iter().find(|u| u["userName"] == format!("{name}@example.org")).unwrap_or_else(|| panic!("no {name}: {users:#?}"))
+    users
+        .iter()
+        .find(|u| u["userName"] == format!("{name}@example.org"))
+        .unwrap_or_else(|| panic!("no {name}: {users:#?}"))
 }
 
 fn active(u: &Value) -> bool {

@@ -10,10 +10,12 @@ use serde_json::Value;
 
 /// Ping's recommended mapping, with the guide's names.
 fn contentful(e: &ContentfulEmulator) -> ScenarioBuilder {
-    ScenarioBuilder::new("contentful")
-        .setting("scim_url", e.scim_url())
-        .secret("access_token", &e.token)
-        .mapping(&[("userName", "mail"), ("email", "mail"), ("firstName", "givenName"), ("lastName", "sn")])
+    ScenarioBuilder::new("contentful").setting("scim_url", e.scim_url()).secret("access_token", &e.token).mapping(&[
+        ("userName", "mail"),
+        ("email", "mail"),
+        ("firstName", "givenName"),
+        ("lastName", "sn"),
+    ])
 }
 
 fn user<'a>(users: &'a [Value], email: &str) -> Option<&'a Value> {
@@ -62,7 +64,10 @@ fn members_and_teams_lifecycle_create_delete_and_no_update() {
     let alice = user(&users, "alice@example.org").expect("alice");
     assert_eq!(alice["name"]["givenName"], "Alice");
     assert_eq!(alice["name"]["familyName"], "Tester");
-    assert!(alice.get("active").is_none() && alice.get("emails").is_none(), "read-only attributes are not sent: {alice}");
+    assert!(
+        alice.get("active").is_none() && alice.get("emails").is_none(),
+        "read-only attributes are not sent: {alice}"
+    );
     let groups = e.tenant.groups();
     assert_eq!(
         members(&e, team(&groups, "writers")),
@@ -189,6 +194,7 @@ fn the_example_configuration_passes_config_check() {
     let config = root.join("examples").join("contentful.toml");
     let dir = provisio_e2e::profile_dir();
     let args = ["--connector-dir", dir.to_str().unwrap(), "--config", config.to_str().unwrap(), "config", "check"];
-    let out = provisio_e2e::provisio_command(&args).env("CONTENTFUL_TOKEN", "dummy-token").output().expect("run provisio");
+    let out =
+        provisio_e2e::provisio_command(&args).env("CONTENTFUL_TOKEN", "dummy-token").output().expect("run provisio");
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
 }

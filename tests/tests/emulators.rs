@@ -17,7 +17,8 @@ struct Answer {
 
 fn call(method: &str, url: &str, auth: &str, body: Option<Value>) -> Answer {
     let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
-    let mut req = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url).header("Authorization", auth);
+    let mut req =
+        client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url).header("Authorization", auth);
     if let Some(b) = body {
         req = req.header("Content-Type", "application/scim+json").body(b.to_string());
     }
@@ -57,13 +58,19 @@ fn contentful_accepts_the_documented_shapes_and_lists_itemsperpage_as_a_string()
     let list = call("GET", &format!("{url}/Users?filter=userName%20eq%20%22ada%40example.org%22"), &auth, None);
     assert_eq!(list.status, 200);
     assert_eq!(list.body["itemsPerPage"], json!("1"), "itemsPerPage is a string: {}", list.body);
-    let team = call("POST", &format!("{url}/Groups"), &auth, Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "Writers"})));
+    let team = call(
+        "POST",
+        &format!("{url}/Groups"),
+        &auth,
+        Some(json!({"schemas": [GROUP_SCHEMA], "displayName": "Writers"})),
+    );
     assert_eq!(team.status, 201, "{}", team.body);
     let tid = team.body["id"].as_str().unwrap().to_owned();
     let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"display": "Ada Lovelace", "value": id}]}]});
     assert_eq!(call("PATCH", &format!("{url}/Groups/{tid}"), &auth, Some(add)).status, 204);
     assert_eq!(e.tenant.get(&format!("/Groups/{tid}")).body["members"][0]["value"], json!(id));
-    let remove = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members", "value": [{"value": id}]}]});
+    let remove =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members", "value": [{"value": id}]}]});
     assert_eq!(call("PATCH", &format!("{url}/Groups/{tid}"), &auth, Some(remove)).status, 204);
     assert!(e.tenant.get(&format!("/Groups/{tid}")).body["members"].as_array().is_none_or(Vec::is_empty));
     let groups = call("GET", &format!("{url}/Groups?startIndex=1&count=10"), &auth, None);
@@ -77,7 +84,10 @@ fn contentful_refuses_a_wrong_token_and_every_user_change() {
     let (url, auth) = (e.scim_url(), bearer(&e.token));
     refused(&call("GET", &format!("{url}/Users"), &bearer("CFPAT-wrong"), None), 401, "Authentication failed");
     refused(&call("GET", &format!("{url}/Users"), &basic("u", "p"), None), 401, "Authentication failed");
-    let id = call("POST", &format!("{url}/Users"), &auth, Some(cf_user("ada@example.org"))).body["id"].as_str().unwrap().to_owned();
+    let id = call("POST", &format!("{url}/Users"), &auth, Some(cf_user("ada@example.org"))).body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut changed = cf_user("ada@example.org");
     changed["name"]["familyName"] = json!("Byron");
     refused(&call("PUT", &format!("{url}/Users/{id}"), &auth, Some(changed)), 400, "immutable");
@@ -110,7 +120,10 @@ fn contentful_creates_members_from_the_three_documented_attributes_only() {
 fn contentful_teams_take_patch_on_members_with_display_and_value_only() {
     let e = ContentfulEmulator::start();
     let (url, auth) = (e.scim_url(), bearer(&e.token));
-    let id = call("POST", &format!("{url}/Users"), &auth, Some(cf_user("ada@example.org"))).body["id"].as_str().unwrap().to_owned();
+    let id = call("POST", &format!("{url}/Users"), &auth, Some(cf_user("ada@example.org"))).body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let tid = e.tenant.create_group(json!({"displayName": "Writers"}));
     let team = format!("{url}/Groups/{tid}");
     let op = |op: Value| json!({"schemas": [PATCH_OP], "Operations": [op]});
@@ -130,7 +143,11 @@ fn contentful_teams_take_patch_on_members_with_display_and_value_only() {
     let members = json!([{"value": id, "display": "Ada Lovelace"}]);
     let extra = json!({"schemas": [GROUP_SCHEMA], "displayName": "Editors", "externalId": "x", "members": members});
     refused(&call("POST", &format!("{url}/Groups"), &auth, Some(extra)), 400, "not a team attribute");
-    refused(&call("GET", &format!("{url}/Groups?filter=displayName%20eq%20%22W%22"), &auth, None), 400, "not supported");
+    refused(
+        &call("GET", &format!("{url}/Groups?filter=displayName%20eq%20%22W%22"), &auth, None),
+        400,
+        "not supported",
+    );
     assert_eq!(e.tenant.get(&format!("/Groups/{tid}")).body["displayName"], "Writers");
 }
 
@@ -138,7 +155,10 @@ fn contentful_teams_take_patch_on_members_with_display_and_value_only() {
 fn contentful_deleting_a_member_removes_its_team_memberships() {
     let e = ContentfulEmulator::start();
     let (url, auth) = (e.scim_url(), bearer(&e.token));
-    let id = call("POST", &format!("{url}/Users"), &auth, Some(cf_user("ada@example.org"))).body["id"].as_str().unwrap().to_owned();
+    let id = call("POST", &format!("{url}/Users"), &auth, Some(cf_user("ada@example.org"))).body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let tid = e.tenant.create_group(json!({"displayName": "Writers", "members": [{"value": id}]}));
     assert_eq!(call("DELETE", &format!("{url}/Users/{id}"), &auth, None).status, 204);
     assert!(e.tenant.user(&id).is_none());
@@ -231,15 +251,27 @@ fn aquera_serves_the_ianuser_schema_and_the_real_server_validates_it() {
     let Auth::Bearer(token) = e.auth.clone() else { unreachable!() };
     let (url, auth) = (e.scim_url(), bearer(&token));
     let schemas = call("GET", &format!("{url}/Schemas"), &auth, None);
-    let ids: Vec<&str> = schemas.body["Resources"].as_array().unwrap().iter().filter_map(|s| s["id"].as_str()).collect();
+    let ids: Vec<&str> =
+        schemas.body["Resources"].as_array().unwrap().iter().filter_map(|s| s["id"].as_str()).collect();
     assert!(ids.contains(&IANUSER_URN), "{ids:?}");
     let types = call("GET", &format!("{url}/ResourceTypes"), &auth, None);
     assert!(types.body.to_string().contains(IANUSER_URN));
-    let ok = call("POST", &format!("{url}/Users"), &auth, Some(aq_user("ada", json!({"officeLocation": "Paris", "badgeNumber": "7"}))));
+    let ok = call(
+        "POST",
+        &format!("{url}/Users"),
+        &auth,
+        Some(aq_user("ada", json!({"officeLocation": "Paris", "badgeNumber": "7"}))),
+    );
     assert_eq!(ok.status, 201, "{}", ok.body);
-    let missing = call("POST", &format!("{url}/Users"), &auth, Some(aq_user("bob", json!({"officeLocation": "Paris"}))));
+    let missing =
+        call("POST", &format!("{url}/Users"), &auth, Some(aq_user("bob", json!({"officeLocation": "Paris"}))));
     assert_eq!(missing.status, 400, "badgeNumber is required: {}", missing.body);
-    let unknown = call("POST", &format!("{url}/Users"), &auth, Some(aq_user("carl", json!({"badgeNumber": "1", "shoeSize": "44"}))));
+    let unknown = call(
+        "POST",
+        &format!("{url}/Users"),
+        &auth,
+        Some(aq_user("carl", json!({"badgeNumber": "1", "shoeSize": "44"}))),
+    );
     assert_eq!(unknown.status, 400, "{}", unknown.body);
     assert_eq!(e.tenant.users().len(), 1);
 }
@@ -250,7 +282,8 @@ fn aquera_refuses_wrong_credentials_user_patch_and_on_request_group_creation() {
     let url = e.scim_url();
     let auth = basic("svc", "pw");
     refused(&call("GET", &format!("{url}/Users"), &bearer("pw"), None), 401, "Authentication failed");
-    let id = call("POST", &format!("{url}/Users"), &auth, Some(json!({"schemas": [USER_SCHEMA], "userName": "ada"}))).body["id"]
+    let id = call("POST", &format!("{url}/Users"), &auth, Some(json!({"schemas": [USER_SCHEMA], "userName": "ada"})))
+        .body["id"]
         .as_str()
         .unwrap()
         .to_owned();

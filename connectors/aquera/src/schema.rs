@@ -136,11 +136,8 @@ fn parse_attributes(list: Option<&Value>, at: &str, problems: &mut Vec<String>) 
                 Mutability::ReadWrite
             }
         };
-        let sub_attributes = if kind == "complex" {
-            parse_attributes(get(o, "subAttributes"), &format!("{here}"), problems)
-        } else {
-            Vec::new()
-        };
+        let sub_attributes =
+            if kind == "complex" { parse_attributes(get(o, "subAttributes"), &here, problems) } else { Vec::new() };
         out.push(AttrDef {
             multi_valued: flag(o, "multiValued", false, &here, problems),
             required: flag(o, "required", false, &here, problems),
@@ -169,9 +166,13 @@ fn resources(body: &Value, what: &str) -> Result<Vec<Value>, ConnectorError> {
     parse_list_response(body).map(|p| p.resources).map_err(|why| invalid(&[format!("{what} is not a list: {why}")]))
 }
 
-/// Every schema of a `/Schemas` answer. Problems of the schemas named in
-/// `strict` are errors; the others' are only reported back.
-pub fn parse_schemas(body: &Value) -> Result<(Vec<SchemaDef>, Vec<(String, Vec<String>)>), ConnectorError> {
+/// The problems found in each schema, by schema id.
+pub type SchemaProblems = Vec<(String, Vec<String>)>;
+
+/// Every schema of a `/Schemas` answer, with the problems of each (the
+/// caller decides which schemas' problems are fatal). A body that is not a
+/// list, or an entry without an `id`, is an error.
+pub fn parse_schemas(body: &Value) -> Result<(Vec<SchemaDef>, SchemaProblems), ConnectorError> {
     let mut out = Vec::new();
     let mut problems_by_schema = Vec::new();
     for (i, item) in resources(body, "/Schemas")?.iter().enumerate() {

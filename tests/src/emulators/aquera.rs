@@ -51,7 +51,8 @@ fn attr(name: &str, required: bool, mutability: &str) -> Value {
 /// The default schema files of scim2-server, from the installed package.
 fn resource_file(name: &str) -> PathBuf {
     let lib = venv_dir().join("lib");
-    let entries = std::fs::read_dir(&lib).unwrap_or_else(|e| panic!("{}: {e}; run scripts/peers/install-scim2-server", lib.display()));
+    let entries = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/peers/install-scim2-server", lib.display()));
     for e in entries.flatten() {
         let p = e.path().join("site-packages/scim2_server/resources").join(name);
         if p.is_file() {
@@ -85,7 +86,10 @@ fn peer() -> &'static ScimPeer {
         let mut types = read("default-resource-types.json");
         for t in types.as_array_mut().expect("a list") {
             if t["id"] == "User" {
-                t["schemaExtensions"].as_array_mut().expect("a list").push(json!({"schema": IANUSER_URN, "required": false}));
+                t["schemaExtensions"]
+                    .as_array_mut()
+                    .expect("a list")
+                    .push(json!({"schema": IANUSER_URN, "required": false}));
             }
         }
         let (s, t) = (dir.path().join("schemas.json"), dir.path().join("resource-types.json"));
@@ -113,8 +117,11 @@ impl AqueraEmulator {
         let tenant = peer().unique_tenant("aquera");
         let refuse_groups = Arc::new(AtomicBool::new(false));
         let broken_schema = Arc::new(AtomicBool::new(false));
-        let rules =
-            AqueraRules { auth: auth.clone(), refuse_groups: refuse_groups.clone(), broken_schema: broken_schema.clone() };
+        let rules = AqueraRules {
+            auth: auth.clone(),
+            refuse_groups: refuse_groups.clone(),
+            broken_schema: broken_schema.clone(),
+        };
         let app = &random_token()[..10];
         let front = Front::start(&format!("/scim/{app}/v2"), rules, &tenant.base_url, &tenant.token);
         AqueraEmulator { front, tenant, auth, refuse_groups, broken_schema }

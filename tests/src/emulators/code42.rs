@@ -86,22 +86,28 @@ fn check_user(body: &Value, up: &Upstream, creating: bool) -> Result<Value, Resp
     let mut body = body.clone();
     let o = body.as_object_mut().ok_or_else(|| bad("invalidSyntax", "the body is not a JSON object"))?;
     o.remove("userType");
-    let top = [
-        "schemas", "id", "userName", "name", "emails", "title", "externalId", "addresses", "active", ENTERPRISE,
-    ];
+    let top = ["schemas", "id", "userName", "name", "emails", "title", "externalId", "addresses", "active", ENTERPRISE];
     only(o, &top, "")?;
     if creating && o.contains_key("id") {
         return Err(bad("invalidSyntax", "a new user has no id"));
     }
-    let schemas: Vec<&str> = o.get("schemas").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let schemas: Vec<&str> =
+        o.get("schemas").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     if !schemas.contains(&USER_SCHEMA) || schemas.iter().any(|s| *s != USER_SCHEMA && *s != ENTERPRISE) {
-        return Err(bad("invalidValue", "schemas must be the core User URN and, with its attributes, the enterprise URN"));
+        return Err(bad(
+            "invalidValue",
+            "schemas must be the core User URN and, with its attributes, the enterprise URN",
+        ));
     }
     if o.get("userName").and_then(Value::as_str).is_none_or(|u| u.trim().is_empty()) {
         return Err(bad("invalidValue", "userName is required"));
     }
     if let Some(name) = o.get("name") {
-        only(name.as_object().ok_or_else(|| bad("invalidSyntax", "name is not an object"))?, &["givenName", "familyName"], "name.")?;
+        only(
+            name.as_object().ok_or_else(|| bad("invalidSyntax", "name is not an object"))?,
+            &["givenName", "familyName"],
+            "name.",
+        )?;
     }
     for e in o.get("emails").and_then(Value::as_array).into_iter().flatten() {
         let e = e.as_object().ok_or_else(|| bad("invalidSyntax", "an e-mail is not an object"))?;
@@ -130,7 +136,10 @@ fn check_user(body: &Value, up: &Upstream, creating: bool) -> Result<Value, Resp
             only(m, &["value"], "manager.")?;
             let id = m.get("value").and_then(Value::as_str).unwrap_or("");
             if id.is_empty() || id.contains(['=', ',', ' ']) || up.get_json(&format!("/Users/{id}")).is_none() {
-                return Err(bad("invalidValue", format!("manager '{id}' is not the Code42 user id of an existing user")));
+                return Err(bad(
+                    "invalidValue",
+                    format!("manager '{id}' is not the Code42 user id of an existing user"),
+                ));
             }
         }
     }
@@ -152,7 +161,7 @@ impl Rules for Code42Rules {
             ("GET", ["Users"]) => {
                 only_params(req, &["filter", "startIndex", "count"])?;
                 for (k, v) in req.query() {
-                    if k == "filter" && !eq_filter(&v).is_some_and(|(a, _)| a == "userName") {
+                    if k == "filter" && eq_filter(&v).is_none_or(|(a, _)| a != "userName") {
                         return Err(bad("invalidFilter", "users are filtered by userName eq \"…\""));
                     }
                 }
@@ -178,7 +187,11 @@ impl Rules for Code42Rules {
                 Err(Response::scim_error(405, None, "Code42 users are replaced with PUT; PATCH is not supported"))
             }
             (_, ["Groups", ..]) => Err(Response::scim_error(404, None, "Code42 provisioning has no groups")),
-            _ => Err(Response::scim_error(404, None, &format!("{} {} is not a Code42 SCIM endpoint", req.method, req.path_only()))),
+            _ => Err(Response::scim_error(
+                404,
+                None,
+                &format!("{} {} is not a Code42 SCIM endpoint", req.method, req.path_only()),
+            )),
         }
     }
 }

@@ -218,7 +218,7 @@ impl Rules for ContentfulRules {
             ("GET", ["Users"]) => {
                 only_params(req, &["filter", "startIndex", "count"])?;
                 for (k, v) in req.query() {
-                    if k == "filter" && !eq_filter(&v).is_some_and(|(a, _)| a == "userName") {
+                    if k == "filter" && eq_filter(&v).is_none_or(|(a, _)| a != "userName") {
                         return Err(bad("invalidFilter", "Contentful filters users by userName eq \"<e-mail>\" only"));
                     }
                 }
@@ -238,7 +238,11 @@ impl Rules for ContentfulRules {
                 Err(Response::scim_error(405, None, "teams are changed with PATCH on members; PUT is not supported"))
             }
             ("DELETE", ["Groups", _]) => Ok(up.forward(req)),
-            _ => Err(Response::scim_error(404, None, &format!("{} {} is not a Contentful SCIM endpoint", req.method, req.path_only()))),
+            _ => Err(Response::scim_error(
+                404,
+                None,
+                &format!("{} {} is not a Contentful SCIM endpoint", req.method, req.path_only()),
+            )),
         }
     }
 }

@@ -199,7 +199,10 @@ impl Upstream {
         };
         let mut out = Response::new(resp.status().as_u16());
         for (k, v) in resp.headers() {
-            if matches!(k.as_str(), "content-length" | "connection" | "transfer-encoding" | "keep-alive" | "server" | "date") {
+            if matches!(
+                k.as_str(),
+                "content-length" | "connection" | "transfer-encoding" | "keep-alive" | "server" | "date"
+            ) {
                 continue;
             }
             let v = String::from_utf8_lossy(v.as_bytes()).replace(&self.base, &self.public);
@@ -318,7 +321,10 @@ impl Drop for Front {
     }
 }
 
-fn read_request(stream: &TcpStream) -> std::io::Result<Option<(String, String, Vec<(String, String)>, Vec<u8>)>> {
+/// Method, target, headers and body of one request.
+type RawRequest = (String, String, Vec<(String, String)>, Vec<u8>);
+
+fn read_request(stream: &TcpStream) -> std::io::Result<Option<RawRequest>> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
