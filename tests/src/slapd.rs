@@ -116,7 +116,11 @@ impl Slapd {
         if !has_base {
             ldif.push_str(BASE_LDIF);
         }
-        ldif.push_str(seed.trim_start_matches("version: 1\n"));
+        // slapadd takes neither comments nor a version line.
+        for line in seed.lines().filter(|l| !l.starts_with('#') && !l.starts_with("version:")) {
+            ldif.push_str(line);
+            ldif.push('\n');
+        }
         ldif.push_str("\n\n");
         ldif.push_str(READER_LDIF);
         let seed_file = dir.path().join("seed.ldif");

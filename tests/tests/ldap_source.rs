@@ -439,3 +439,37 @@ fn tls_start_tls_and_ldaps_verify_the_servers_certificate() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("verify_certificates") && text.contains("is not checked"), "{text}");
 }
+
+#[test]
+fn the_example_ldap_channel_runs_against_slapd() {
+    let t = ScimPeer::shared().unique_tenant("ldap-example");
+    let root = provisio_e2e::scim_peer::repo_root();
+    let ldif = std::fs::read_to_string(root.join("examples/directory.ldif")).expect("examples/directory.ldif");
+    let slapd = Slapd::start_with(&ldif);
+    let config = std::fs::read_to_string(root.join("examples/ldap.toml")).expect("examples/ldap.toml");
+    assert!(config.contains("ldap://127.0.0.1:3389") && config.contains("http://127.0.0.1:8080/scim/v2"));
+    let config = config.replace("ldap://127.0.0.1:3389", &slapd.url()).replace("http://127.0.0.1:8080/scim/v2", &t.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ldap.toml");
+    std::fs::write(&file, config).unwrap();
+    let run = |args: &[&str]| {
+        let profile = provisio_e2e::profile_dir();
+        let mut full = vec!["--connector-dir", profile.to_str().unwrap(), "--config", file.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let out = provisio_e2e::provisio_command(&full)
+            .env("SANDBOX_TOKEN", &t.token)
+            .env("LDAP_READER_PASSWORD", READER_PW)
+            .output()
+            .expect("run provisio");
+        let text = provisio_e2e::stdout(&out) + &provisio_e2e::stderr(&out);
+        assert!(out.status.success(), "provisio {args:?} failed:\n{text}");
+        text
+    };
+    let check = run(&["config", "check"]);
+    assert!(check.contains("the configuration is valid"), "{check}");
+    run(&["sync", "--once"]);
+    assert_eq!(active_names(&t.users()), ["alice", "bob", "chloe", "dmitri"], "erin is disabled and not provisioned");
+    slapd.replace("uid=bob,ou=people,dc=example,dc=org", "title", &["Director"]);
+    run(&["sync", "--once"]);
+    assert_eq!(user(&t.users(), "bob")["title"], "Director");
+}

@@ -163,3 +163,49 @@ pub fn decode_mark(channel: &ChannelConfig, stored: &str) -> Option<String> {
     let (print, value) = stored.split_once(' ')?;
     (print == fingerprint(channel)).then(|| value.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(extra: &str) -> ChannelConfig {
+        toml::from_str(&format!(
+            r#"name = "people"
+source = {{ kind = "ldap", url = "ldap://127.0.0.1:3389", base_dn = "dc=x", bind_dn = "cn=r,dc=x", bind_password = {{ env = "PW" }}, change_detection = {{ algorithm = "usn" }} {extra} }}
+mapping = [ {{ field = "userName", attributes = ["uid"] }} ]"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_mark_is_used_only_under_the_settings_it_was_stored_with() {
+        let ch = channel("");
+        let stored = encode_mark(&ch, "1234");
+        assert_eq!(decode_mark(&ch, &stored).as_deref(), Some("1234"));
+        assert!(has_change_detection(&ch.source));
+        // Another scope: the mark is not used (a full read follows).
+        assert_eq!(decode_mark(&channel(r#", user_filter = "(ou=x)""#), &stored), None);
+        // Another mapping: likewise.
+        let mut remapped = ch.clone();
+        remapped.mapping[0].attributes = vec!["mail".into()];
+        assert_eq!(decode_mark(&remapped, &stored), None);
+        // The password's reference does not take part.
+        let mut other_pw = ch.clone();
+        if let SourceConfig::Ldap(l) = &mut other_pw.source {
+            l.bind_password = Some(SecretRef::Env { env: "OTHER".into() });
+        }
+        assert_eq!(decode_mark(&other_pw, &stored).as_deref(), Some("1234"));
+        assert_eq!(decode_mark(&ch, "garbage"), None);
+    }
+
+    #[test]
+    fn bind_passwords_resolve_by_reference() {
+        let mut l = LdapSourceConfig::default();
+        assert_eq!(bind_password(&l).unwrap(), None);
+        l.bind_password = Some(SecretRef::Env { env: "PROVISIO_TEST_SURELY_UNSET_BIND".into() });
+        assert!(bind_password(&l).unwrap_err().contains("PROVISIO_TEST_SURELY_UNSET_BIND is not set"));
+        l.bind_password = Some(SecretRef::Plain("inline".into()));
+        assert_eq!(bind_password(&l).unwrap().as_deref(), Some("inline"));
+        assert_eq!(mask("bind as x with s3cret failed", Some("s3cret")), "bind as x with ****** failed");
+    }
+}
