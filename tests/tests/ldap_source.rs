@@ -149,7 +149,11 @@ fn scope_by_group_dn_nested_and_removal_from_the_scoping_group() {
     assert_eq!(names(&t.users()), ["alice", "bob"], "members of nested groups too");
 
     // A change of the scoping group alone: alice leaves it.
-    slapd.modify(&format!("dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n", group_dn("all"), uid_dn("alice")));
+    slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n",
+        group_dn("all"),
+        uid_dn("alice")
+    ));
     let out = s.sync_ok();
     let users = t.users();
     assert!(!active(user(&users, "alice")), "alice left the scoping group and is deprovisioned at once:\n{out}");
@@ -344,7 +348,10 @@ fn a_failed_read_deprovisions_nothing_and_says_why() {
         b.source(source)
     });
     let text = failed_sync(&s);
-    assert!(text.contains("base DN ou=nowhere,dc=example,dc=org does not exist (or the bind account cannot see it)"), "{text}");
+    assert!(
+        text.contains("base DN ou=nowhere,dc=example,dc=org does not exist (or the bind account cannot see it)"),
+        "{text}"
+    );
 
     // A filter that does not parse never reaches the server.
     s.reconfigure(|b| {
@@ -448,7 +455,8 @@ fn the_example_ldap_channel_runs_against_slapd() {
     let slapd = Slapd::start_with(&ldif);
     let config = std::fs::read_to_string(root.join("examples/ldap.toml")).expect("examples/ldap.toml");
     assert!(config.contains("ldap://127.0.0.1:3389") && config.contains("http://127.0.0.1:8080/scim/v2"));
-    let config = config.replace("ldap://127.0.0.1:3389", &slapd.url()).replace("http://127.0.0.1:8080/scim/v2", &t.base_url);
+    let config =
+        config.replace("ldap://127.0.0.1:3389", &slapd.url()).replace("http://127.0.0.1:8080/scim/v2", &t.base_url);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ldap.toml");
     std::fs::write(&file, config).unwrap();

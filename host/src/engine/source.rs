@@ -100,9 +100,10 @@ pub async fn read_channel(
             }
             let since = mark.and_then(|m| decode_mark(channel, m));
             let request = ReadRequest { since: since.as_deref(), in_step };
-            let LdapRead { scope, high_water, warnings } = provisio_source::ldap::read(l, password.as_deref(), &request)
-                .await
-                .map_err(|e| redactor.redact(&mask(&e, password.as_deref())))?;
+            let LdapRead { scope, high_water, warnings } =
+                provisio_source::ldap::read(l, password.as_deref(), &request)
+                    .await
+                    .map_err(|e| redactor.redact(&mask(&e, password.as_deref())))?;
             let scope = match scope {
                 LdapScope::Full(s) => ChannelScope::Full(s),
                 LdapScope::Delta(d) => ChannelScope::Delta(d),

@@ -67,7 +67,9 @@ impl ChangeDetection {
     pub fn filter_since(&self, mark: &str) -> String {
         let attr = self.attribute();
         match self.algorithm {
-            ChangeAlgorithm::Usn | ChangeAlgorithm::TimestampNoNegation => format!("({attr}>={})", escape_value(mark.trim())),
+            ChangeAlgorithm::Usn | ChangeAlgorithm::TimestampNoNegation => {
+                format!("({attr}>={})", escape_value(mark.trim()))
+            }
             ChangeAlgorithm::Timestamp => {
                 let before = parse_time(mark).map(|t| format_time(t - 1)).unwrap_or_else(|| mark.trim().to_string());
                 format!("(!({attr}<={}))", escape_value(&before))
@@ -109,7 +111,8 @@ pub fn parse_time(value: &str) -> Option<i64> {
         return None;
     }
     let rest = &v[digits.len()..];
-    let rest = rest.strip_prefix(['.', ',']).map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit())).unwrap_or(rest);
+    let rest =
+        rest.strip_prefix(['.', ',']).map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit())).unwrap_or(rest);
     let offset = match rest {
         "Z" | "z" => 0,
         r if (r.starts_with('+') || r.starts_with('-')) && r.len() == 5 => {

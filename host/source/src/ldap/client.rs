@@ -233,7 +233,9 @@ impl Directory {
             ),
             Some((87, _)) => format!("{url}: the server refused the filter {filter} (filterError)"),
             _ => match e {
-                LdapError::FilterParsing => format!("{url}: the filter {filter} cannot be sent (it does not parse as LDAP)"),
+                LdapError::FilterParsing => {
+                    format!("{url}: the filter {filter} cannot be sent (it does not parse as LDAP)")
+                }
                 LdapError::Timeout { .. } => format!(
                     "{url}: no answer within read_timeout ({} s) while searching {filter}; the server is overloaded or the scope is large: raise read_timeout",
                     self.read_timeout.as_secs()
@@ -275,8 +277,12 @@ fn connect_error(cfg: &LdapSourceConfig, url: &str, e: LdapError) -> String {
     match &e {
         LdapError::Io { source } => {
             let why = match source.kind() {
-                std::io::ErrorKind::ConnectionRefused => "connection refused (is the server running, and is the port right?)".to_string(),
-                std::io::ErrorKind::TimedOut => format!("no connection within connect_timeout ({} s)", cfg.connect_timeout),
+                std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused (is the server running, and is the port right?)".to_string()
+                }
+                std::io::ErrorKind::TimedOut => {
+                    format!("no connection within connect_timeout ({} s)", cfg.connect_timeout)
+                }
                 std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
                     if cfg.start_tls || url.starts_with("ldaps") =>
                 {
@@ -298,7 +304,10 @@ fn connect_error(cfg: &LdapSourceConfig, url: &str, e: LdapError) -> String {
             "cannot reach {url}: the TLS handshake failed ({source}); if the server's certificate is issued by a private CA, set ca_file to that CA's PEM file"
         ),
         LdapError::LdapResult { .. } if cfg.start_tls => {
-            format!("cannot reach {url}: the server refused StartTLS ({}); check that TLS is configured on the server", describe_code(&e))
+            format!(
+                "cannot reach {url}: the server refused StartTLS ({}); check that TLS is configured on the server",
+                describe_code(&e)
+            )
         }
         other => format!("cannot reach {url}: {}", describe(url, other)),
     }

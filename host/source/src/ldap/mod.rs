@@ -45,8 +45,8 @@ use crate::scope::{Delta, Rules, Snapshot};
 use crate::status::AccountStatus;
 use crate::{Entry, FileSourceConfig};
 pub use changes::{ChangeAlgorithm, ChangeDetection};
-pub use client::PAGED_RESULTS_OID;
 use client::Directory;
+pub use client::PAGED_RESULTS_OID;
 
 /// Above this many users to read by GUID, an incremental read reads the whole scope instead.
 pub const FETCH_BY_GUID_LIMIT: usize = 1000;
@@ -189,18 +189,30 @@ impl LdapSourceConfig {
         if url.is_empty() {
             problems.push(config("url", "is missing; write ldap://host:389 or ldaps://host:636"));
         } else if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
-            problems.push(config("url", format!("'{}' is not an LDAP URL; write ldap://host:389 or ldaps://host:636", self.url)));
+            problems.push(config(
+                "url",
+                format!("'{}' is not an LDAP URL; write ldap://host:389 or ldaps://host:636", self.url),
+            ));
         } else if url.starts_with("ldaps://") && self.start_tls {
-            problems.push(config("start_tls", "is set with an ldaps:// URL, which is TLS already; use ldap:// with start_tls, or ldaps:// alone"));
+            problems.push(config(
+                "start_tls",
+                "is set with an ldaps:// URL, which is TLS already; use ldap:// with start_tls, or ldaps:// alone",
+            ));
         }
         if self.base_dn.trim().is_empty() {
-            problems.push(config("base_dn", "is required for an LDAP source; searches start there (e.g. ou=people,dc=example,dc=org)"));
+            problems.push(config(
+                "base_dn",
+                "is required for an LDAP source; searches start there (e.g. ou=people,dc=example,dc=org)",
+            ));
         }
         if self.bind_password.is_some() && self.bind_dn.as_deref().is_none_or(|d| d.trim().is_empty()) {
             problems.push(config("bind_dn", "is missing while bind_password is set; name the account to bind as"));
         }
         if self.bind_dn.as_deref().is_some_and(|d| !d.trim().is_empty()) && self.bind_password.is_none() {
-            problems.push(config("bind_password", "is missing; give it by reference: { env = \"NAME\" } or { file = \"path\" }"));
+            problems.push(config(
+                "bind_password",
+                "is missing; give it by reference: { env = \"NAME\" } or { file = \"path\" }",
+            ));
         }
         if self.connect_timeout == 0 {
             problems.push(config("connect_timeout", "must be at least 1 second"));
@@ -211,7 +223,10 @@ impl LdapSourceConfig {
         if let Some(cd) = &self.change_detection
             && cd.attribute().is_empty()
         {
-            problems.push(config("change_detection", "the attribute is empty; name it, e.g. modifyTimestamp, whenChanged or uSNChanged"));
+            problems.push(config(
+                "change_detection",
+                "the attribute is empty; name it, e.g. modifyTimestamp, whenChanged or uSNChanged",
+            ));
         }
         problems.extend(self.scope_config().check());
         problems
@@ -327,7 +342,11 @@ pub struct LdapRead {
 
 /// Read the channel's scope. `password` is the resolved bind password. Any failure is an
 /// error: no partial scope is ever returned.
-pub async fn read(cfg: &LdapSourceConfig, password: Option<&str>, request: &ReadRequest<'_>) -> Result<LdapRead, String> {
+pub async fn read(
+    cfg: &LdapSourceConfig,
+    password: Option<&str>,
+    request: &ReadRequest<'_>,
+) -> Result<LdapRead, String> {
     if let Some(problem) = cfg.check().into_iter().next() {
         return Err(problem.to_string());
     }
