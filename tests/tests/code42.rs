@@ -157,10 +157,7 @@ fn create_update_deactivate_and_reactivate_with_every_documented_attribute() {
 }
 
 /// The emulator refuses `active: false` on create, so erin's creation
-/// proves the record went out active. (The warning for this case is the
-/// engine's to give: it hands the connector an already-active record. The
-/// connector warns itself when it is asked for an inactive user; see its
-/// unit tests.)
+/// proves the record went out active, and the cycle's summary warns about it.
 #[test]
 fn a_user_disabled_in_the_source_is_created_active() {
     let e = Code42Emulator::start();
@@ -174,6 +171,10 @@ fn a_user_disabled_in_the_source_is_created_active() {
     let users = e.tenant.users();
     assert_eq!(users.len(), 2, "{text}");
     assert!(active(user(&users, "erin")), "Code42 cannot hold a deactivated new user");
+    assert!(
+        stdout(&out).contains("user erin@example.org: disabled in the source, but this target cannot hold disabled users: it is created active"),
+        "the warning is missing: {text}"
+    );
     let posts: Vec<_> = e.front.requests().into_iter().filter(|r| r.method == "POST").collect();
     assert!(posts.iter().all(|r| r.body.as_ref().is_some_and(|b| b["active"] == true)), "{posts:#?}");
     // erin stays active while disabled in scope (Code42 cannot hold her

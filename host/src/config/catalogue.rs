@@ -58,6 +58,13 @@ pub struct Catalogue {
 impl Catalogue {
     pub fn new(conn: &ConnectionConfig, manifest: &Manifest, discovered: &[AttributeSpec]) -> Catalogue {
         let mut attributes = manifest.attributes.clone();
+        // A standard field the target's schema marks required is required
+        // here too (Refresh Fields: "map all required fields").
+        for a in &mut attributes {
+            if discovered.iter().any(|d| d.code == a.code && d.required) {
+                a.required = true;
+            }
+        }
         for extra in extra_attributes(conn, discovered) {
             if !attributes.iter().any(|a| a.code == extra.code) {
                 attributes.push(extra);
@@ -112,6 +119,17 @@ required = true
                 ("badge.site", "urn:example:params:scim:schemas:extension:acme:2.0:User:badge.site", true),
             ]
         );
+    }
+
+    #[test]
+    fn a_standard_field_the_target_requires_becomes_required() {
+        let c = conn("");
+        let mut manifest = provisio_core::testing::minimal_manifest("aquera");
+        manifest.attributes.push(AttributeSpec::new("title", "title"));
+        let discovered = [AttributeSpec::new("title", "title").required()];
+        let catalogue = Catalogue::new(&c, &manifest, &discovered);
+        assert!(catalogue.find("title").unwrap().required);
+        assert_eq!(catalogue.attributes.len(), 2, "no duplicate entry");
     }
 
     #[test]

@@ -175,7 +175,11 @@ impl ChannelRun<'_> {
         let work = plan_users(&ctx, &users, &state, &policy);
         for w in &work {
             for warning in &w.warnings {
-                report.warnings.push(format!("user {}: {warning}", w.unique_id));
+                let message = format!("user {}: {warning}", w.unique_id);
+                if !self.dry_run {
+                    tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
+                }
+                report.warnings.push(message);
             }
         }
 

@@ -92,6 +92,13 @@ pub fn plan_users(
             attributes: mapped.values.clone(),
             clear: mapped.clear.clone(),
         };
+        let mut warnings = mapped.warnings.clone();
+        if !enabled && policy.disabled_created_active && matches!(decision, Decision::Provision { .. }) {
+            // The target cannot hold disabled users (Code42, spec b.3.2).
+            warnings.push(
+                "disabled in the source, but this target cannot hold disabled users: it is created active".to_owned(),
+            );
+        }
         work.push(Work {
             guid: user.guid.clone(),
             unique_id,
@@ -99,7 +106,7 @@ pub fn plan_users(
             record: Some(record),
             hash,
             state: current.cloned(),
-            warnings: mapped.warnings.clone(),
+            warnings,
         });
     }
     let mut gone: Vec<&UserState> = state.values().filter(|s| !seen.contains(s.guid.as_str())).collect();
