@@ -61,14 +61,6 @@ impl Connector for Code42Connector {
         Ok(Code42Connector { target })
     }
 
-    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
-        self.target.test_connection().await
-    }
-
-    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
-        self.target.find_user(unique_id).await
-    }
-
     async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
         if user.active {
             return self.target.create_user(user).await;
@@ -82,23 +74,13 @@ impl Connector for Code42Connector {
         self.target.create_user(&active).await
     }
 
-    async fn update_user(&self, target_id: &str, user: &UserRecord) -> Result<(), ConnectorError> {
-        self.target.update_user(target_id, user).await
-    }
-
-    async fn disable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
-        self.target.disable_user(target_id).await
-    }
-
-    async fn enable_user(&self, target_id: &str) -> Result<(), ConnectorError> {
-        self.target.enable_user(target_id).await
-    }
-
     async fn delete_user(&self, _target_id: &str) -> Result<(), ConnectorError> {
         let mut err = ConnectorError::unsupported("delete_user");
         err.detail = format!("{}: {NO_DELETE}", err.detail);
         Err(err)
     }
+
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, update_user, disable_user, enable_user);
 }
 
 /// The connection's settings; Code42 always needs credentials.

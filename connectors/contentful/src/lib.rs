@@ -80,18 +80,6 @@ impl Connector for ContentfulConnector {
         Ok(ContentfulConnector { target })
     }
 
-    async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
-        self.target.test_connection().await
-    }
-
-    async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
-        self.target.find_user(unique_id).await
-    }
-
-    async fn create_user(&self, user: &UserRecord) -> Result<TargetUser, ConnectorError> {
-        self.target.create_user(user).await
-    }
-
     async fn update_user(&self, _target_id: &str, _user: &UserRecord) -> Result<(), ConnectorError> {
         Err(refused("update_user", NO_UPDATE))
     }
@@ -104,31 +92,7 @@ impl Connector for ContentfulConnector {
         Err(refused("enable_user", NO_DISABLE))
     }
 
-    async fn delete_user(&self, target_id: &str) -> Result<(), ConnectorError> {
-        self.target.delete_user(target_id).await
-    }
-
-    async fn find_group(&self, name: &str) -> Result<Option<TargetGroup>, ConnectorError> {
-        self.target.find_group(name).await
-    }
-
-    async fn create_group(&self, group: &GroupRecord) -> Result<TargetGroup, ConnectorError> {
-        self.target.create_group(group).await
-    }
-
-    async fn update_group(
-        &self,
-        target_id: &str,
-        group: &GroupRecord,
-        added: &[String],
-        removed: &[String],
-    ) -> Result<(), ConnectorError> {
-        self.target.update_group(target_id, group, added, removed).await
-    }
-
-    async fn delete_group(&self, target_id: &str) -> Result<(), ConnectorError> {
-        self.target.delete_group(target_id).await
-    }
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, create_user, delete_user, find_group, create_group, update_group, delete_group);
 }
 
 /// The connection's settings with Contentful's fixed choices applied.

@@ -41,6 +41,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod client;
 pub mod config;
+pub mod delegate;
 pub mod dialect;
 pub mod discovery;
 pub mod error;
@@ -55,3 +56,6 @@ pub mod target;
 pub use client::{ClientOptions, EtagPolicy, ScimClient};
 pub use config::{ScimSettings, ScimVersion};
 pub use target::{GroupLookup, GroupUpdate, ScimTarget, TargetOptions};
+
+#[doc(hidden)]
+pub use provisio_core as __core;
