@@ -389,7 +389,28 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             }
             Ok(())
         }
-        ChannelsCommand::Retry { channel } => sync(global, true, channel.clone()),
+        ChannelsCommand::Retry { channel } => {
+            // Reset the retry schedule of the dirty records, then run a cycle.
+            let config = load_config(global)?;
+            {
+                let store = StateStore::open(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+                let selected: Vec<(String, String)> = match channel {
+                    Some(sel) => vec![resolve_channel(&config, sel)?],
+                    None => config
+                        .connections
+                        .iter()
+                        .flat_map(|c| c.channels.iter().map(move |ch| (c.name.clone(), ch.name.clone())))
+                        .collect(),
+                };
+                for (conn, ch) in selected {
+                    if let Some(key) = store.find_channel(&conn, &ch).map_err(|e| CliError::User(e.to_string()))? {
+                        let n = store.reset_attempts(key).map_err(|e| CliError::User(e.to_string()))?;
+                        println!("{conn}/{ch}: {n} dirty record(s) to retry now");
+                    }
+                }
+            }
+            sync(global, true, channel.clone())
+        }
     }
 }
 

@@ -172,7 +172,7 @@ impl ChannelRun<'_> {
             users.retain(|u| &u.guid == guid);
             state.retain(|g, _| g == guid);
         }
-        let work = plan_users(&ctx, &users, &state, &policy);
+        let work = plan_users(&ctx, &users, &state, &policy, now_unix());
         for w in &work {
             for warning in &w.warnings {
                 let message = format!("user {}: {warning}", w.unique_id);
@@ -317,6 +317,10 @@ impl ChannelRun<'_> {
         let mut rows = Vec::with_capacity(work.len());
         for w in work {
             let (action, why) = match &w.decision {
+                Decision::Nothing if w.state.as_ref().is_some_and(|s| s.dirty) => (
+                    "wait".to_owned(),
+                    "the last push failed; retried on schedule (`provisio channels retry` retries now)".to_owned(),
+                ),
                 Decision::Nothing => ("none".to_owned(), "in step with the target".to_owned()),
                 Decision::Skip { reason } => ("skip".to_owned(), (*reason).to_owned()),
                 Decision::Suppressed { action, option } => ("skip".to_owned(), format!("{action} needed, but {option} is cleared")),

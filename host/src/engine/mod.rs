@@ -2,7 +2,9 @@
 //! execute through connectors → state + audit.
 //!
 //! [`Engine`] holds what lives for a whole run: the configuration, the
-//! loaded connectors, the redactor, one tokio runtime and one HTTP client.
+//! loaded connectors, the redactor, one tokio runtime and one HTTP client
+//! per distinct TLS policy (a connection's `tls` table), made when the first
+//! connection with that policy opens and shared by the others.
 //! A cycle ([`Engine::cycle`]) checks each active connection's credentials
 //! (the activation check: a connection whose check fails is not synced),
 //! then runs each active channel ([`cycle::ChannelRun`]).
@@ -11,6 +13,7 @@ pub mod audit;
 pub mod cycle;
 pub mod decide;
 pub mod groups;
+pub mod retry;
 pub mod source;
 pub mod users;
 
@@ -22,7 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::check::{CheckContext, Problem, check};
-use crate::config::{Config, ConnectionConfig};
+use crate::config::{Config, ConnectionConfig, TlsConfig};
 use crate::connection::Connection;
 use crate::loader::LoadReport;
 use crate::redact::Redactor;
@@ -38,7 +41,10 @@ pub struct Engine {
     pub connectors: LoadReport,
     pub redactor: Redactor,
     runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    /// The per-call timeout of every client.
+    http_timeout: Duration,
+    /// One HTTP client per TLS policy.
+    clients: std::sync::Mutex<std::collections::BTreeMap<TlsConfig, reqwest::Client>>,
 }
 
 /// Options of one cycle.
@@ -68,9 +74,35 @@ impl Engine {
             .max()
             .unwrap_or(60)
             .max(ACTIVATION_TIMEOUT.as_secs());
-        let client = crate::runtime::http_client(Duration::from_secs(max_timeout))
-            .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
-        Ok(Engine { config, connectors, redactor: Redactor::new(), runtime, client })
+        Ok(Engine {
+            config,
+            connectors,
+            redactor: Redactor::new(),
+            runtime,
+            http_timeout: Duration::from_secs(max_timeout),
+            clients: Default::default(),
+        })
+    }
+
+    /// The HTTP client for `conn`'s TLS policy, made on first use. Opening a
+    /// connection without certificate verification logs a warning each time.
+    fn http_client(&self, conn: &ConnectionConfig) -> Result<reqwest::Client, ConnectorError> {
+        if !conn.tls.verify_certificates {
+            tracing::warn!(
+                "connection '{}': TLS certificate verification is off (tls.verify_certificates = false): \
+                 any certificate is accepted, so anyone on the network path can read and change what is sent, \
+                 credentials included; give the target's CA with tls.ca_file instead",
+                conn.name
+            );
+        }
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&conn.tls) {
+            return Ok(client.clone());
+        }
+        let client = crate::runtime::http_client(self.http_timeout, &conn.tls)
+            .map_err(|e| ConnectorError::config(format!("connection '{}': {e}", conn.name)))?;
+        clients.insert(conn.tls.clone(), client.clone());
+        Ok(client)
     }
 
     /// Run a future on the engine's runtime.
@@ -102,7 +134,8 @@ impl Engine {
         // reqwest needs the runtime's context when it builds connections.
         let _guard = self.runtime.enter();
         let base = self.config.file.parent().unwrap_or(Path::new("."));
-        Connection::open(conn, loaded, &discovered, base, &self.redactor, self.client.clone())
+        let client = self.http_client(conn)?;
+        Connection::open(conn, loaded, &discovered, base, &self.redactor, client)
     }
 
     /// The activation check of one connection.

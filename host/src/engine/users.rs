@@ -73,7 +73,13 @@ pub fn plan_users(
     users: &[SourceUser],
     state: &HashMap<String, UserState>,
     policy: &Policy,
+    now: i64,
 ) -> Vec<Work> {
+    // A dirty user whose source did not change waits for its next retry
+    // (super::retry::next_retry_gap).
+    let waiting = |s: &UserState, changed: bool| {
+        s.dirty && !changed && now < s.updated_at.saturating_add(super::retry::next_retry_gap(s.attempts).as_secs() as i64)
+    };
     let mut work = Vec::with_capacity(users.len());
     let mut seen = std::collections::HashSet::with_capacity(users.len());
     for user in users {
@@ -84,7 +90,11 @@ pub fn plan_users(
         let enabled = user.status == Status::Enabled;
         let changed = current.is_none_or(|s| s.hash != hash);
         let dirty = current.is_some_and(|s| s.dirty);
-        let decision = decide(Source::InScope { enabled, changed }, known(current), dirty, policy);
+        let decision = if current.is_some_and(|s| waiting(s, changed)) {
+            Decision::Nothing
+        } else {
+            decide(Source::InScope { enabled, changed }, known(current), dirty, policy)
+        };
         let record = UserRecord {
             source_id: user.guid.clone(),
             unique_id: unique_id.clone(),
@@ -112,7 +122,8 @@ pub fn plan_users(
     let mut gone: Vec<&UserState> = state.values().filter(|s| !seen.contains(s.guid.as_str())).collect();
     gone.sort_by(|a, b| a.guid.cmp(&b.guid));
     for s in gone {
-        let decision = decide(Source::Gone, known(Some(s)), s.dirty, policy);
+        let decision =
+            if waiting(s, false) { Decision::Nothing } else { decide(Source::Gone, known(Some(s)), s.dirty, policy) };
         work.push(Work {
             guid: s.guid.clone(),
             unique_id: s.unique_id.clone(),
@@ -197,7 +208,16 @@ pub async fn execute(
         created_at: now,
         ..UserState::default()
     });
-    let result = run(conn, &work, policy, create_only, timeout).await;
+    // Retryable failures are retried within the channel's timeout; the
+    // whole item (retries included) is cut there too (spec a.4.1).
+    let attempts = super::retry::with_retries(timeout, || run(conn, &work, policy, create_only, timeout));
+    let result = match tokio::time::timeout(timeout, attempts).await {
+        Ok(result) => result,
+        Err(_) => Err(ConnectorError::new(
+            ErrorKind::Timeout,
+            format!("did not finish within the channel's timeout of {} s; retried next cycle", timeout.as_secs()),
+        )),
+    };
     let (event, new_state) = match result {
         Ok((event, target_id, status)) => {
             let new_state = match (&event, status) {
