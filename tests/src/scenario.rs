@@ -138,6 +138,7 @@ pub struct ScenarioBuilder {
     remove_user_action: Option<String>,
     groups: bool,
     max_threads: i64,
+    deletion_guard: Option<bool>,
     mapping: Vec<toml::Table>,
     env: Vec<(String, String)>,
     /// Replaces the channel's file source (e.g. an LDAP source).
@@ -161,6 +162,7 @@ impl ScenarioBuilder {
             remove_user_action: None,
             groups: false,
             max_threads: 4,
+            deletion_guard: None,
             mapping: vec![
                 mapping("userName", "uid"),
                 mapping("givenName", "givenName"),
@@ -234,6 +236,12 @@ impl ScenarioBuilder {
 
     pub fn groups(mut self) -> Self {
         self.groups = true;
+        self
+    }
+
+    /// Turn the deletion guard on or off.
+    pub fn deletion_guard(mut self, enabled: bool) -> Self {
+        self.deletion_guard = Some(enabled);
         self
     }
 
@@ -313,6 +321,11 @@ impl Scenario {
         channel.insert("max_threads".into(), b.max_threads.into());
         channel.insert("timeout".into(), 20.into());
         channel.insert("groups".into(), b.groups.into());
+        if let Some(enabled) = b.deletion_guard {
+            let mut guard = toml::Table::new();
+            guard.insert("enabled".into(), enabled.into());
+            channel.insert("deletion_guard".into(), toml::Value::Table(guard));
+        }
         channel.insert("source".into(), toml::Value::Table(source));
         channel.insert(
             "mapping".into(),

@@ -64,6 +64,13 @@ pub enum ChannelsCommand {
         #[arg(long)]
         channel: String,
     },
+    /// Release the deprovisions the deletion guard held: the next cycle
+    /// executes the ones that still apply.
+    Approve {
+        /// `channel` or `connection/channel`.
+        #[arg(long)]
+        channel: String,
+    },
     /// Retry the dirty records now (runs one cycle of the channel, or of
     /// every channel).
     Retry {
@@ -370,7 +377,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                 print_json(&serde_json::to_value(&summaries).unwrap_or_default())?;
                 return Ok(());
             }
-            let mut t = table(["CONNECTION", "CHANNEL", "USERS", "DIRTY", "LAST CYCLE", "LAST ERROR"]);
+            let mut t = table(["CONNECTION", "CHANNEL", "USERS", "DIRTY", "HELD", "LAST CYCLE", "LAST ERROR"]);
             for s in &summaries {
                 t.add_row(super::channels_row(s));
             }
@@ -387,6 +394,29 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             } else {
                 println!("{conn}/{ch}: had no state");
             }
+            Ok(())
+        }
+        ChannelsCommand::Approve { channel } => {
+            let config = load_config(global)?;
+            let store = StateStore::open(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+            let (conn, ch) = resolve_channel(&config, channel)?;
+            let key = store
+                .find_channel(&conn, &ch)
+                .map_err(|e| CliError::User(e.to_string()))?
+                .ok_or_else(|| CliError::User(format!("{conn}/{ch} has no state yet; nothing is held")))?;
+            let held = store.held(key).map_err(|e| CliError::User(e.to_string()))?;
+            if held.is_empty() {
+                println!("{conn}/{ch}: no deprovision is held");
+                return Ok(());
+            }
+            store.approve_held(key, crate::engine::audit::now_unix()).map_err(|e| CliError::User(e.to_string()))?;
+            let names: Vec<&str> = held.iter().take(10).map(|h| h.unique_id.as_str()).collect();
+            println!(
+                "{conn}/{ch}: {} held deprovision(s) approved ({}{}); the next cycle executes those that still apply",
+                held.len(),
+                names.join(", "),
+                if held.len() > names.len() { ", ..." } else { "" }
+            );
             Ok(())
         }
         ChannelsCommand::Retry { channel } => {

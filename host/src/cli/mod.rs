@@ -175,6 +175,7 @@ pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
         s.channel.clone(),
         s.users.to_string(),
         s.dirty.to_string(),
+        s.held_deprovisions.to_string(),
         last,
         s.last_error.clone().unwrap_or_default(),
     ]

@@ -189,6 +189,10 @@ pub struct ChannelConfig {
     /// Provision groups in scope (connectors that support groups).
     #[serde(default)]
     pub groups: bool,
+    /// The accidental-deletion guard (on by default; see
+    /// `host/src/engine/guard.rs` and docs/configuration.md).
+    #[serde(default)]
+    pub deletion_guard: crate::engine::guard::DeletionGuard,
 }
 
 fn one() -> usize {

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 use super::audit::{Audit, AuditEvent, now_rfc3339, now_unix};
 use super::decide::{Decision, Policy};
 use super::groups::sync_groups;
+use super::guard::{Verdict, judge};
+use provisio_state::Held;
 use super::source::{ChannelScope, has_change_detection, read_channel};
 use super::users::{Event, MappingContext, Outcome, Work, execute, plan_users};
 use crate::config::catalogue::Catalogue;
@@ -146,6 +148,11 @@ impl ChannelRun<'_> {
             .map_err(|e| format!("source: {e}; nothing was changed"))?;
         report.warnings.extend(read.warnings.iter().map(|w| format!("source: {w}")));
         let high_water = read.high_water.clone();
+        let linked = state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
+        let source_entries = match &read.scope {
+            ChannelScope::Full(snapshot) => snapshot.users.len(),
+            ChannelScope::Delta(delta) => delta.in_scope.len(),
+        } as u64;
         let (users, groups) = match read.scope {
             ChannelScope::Full(Snapshot { users, groups }) => (users, groups),
             ChannelScope::Delta(delta) => {
@@ -172,7 +179,10 @@ impl ChannelRun<'_> {
             users.retain(|u| &u.guid == guid);
             state.retain(|g, _| g == guid);
         }
-        let work = plan_users(&ctx, &users, &state, &policy, now_unix());
+        let mut work = plan_users(&ctx, &users, &state, &policy, now_unix());
+        if self.only.is_none() {
+            self.guard_deletions(key, &mut work, linked, source_entries, report)?;
+        }
         for w in &work {
             for warning in &w.warnings {
                 let message = format!("user {}: {warning}", w.unique_id);
@@ -192,8 +202,9 @@ impl ChannelRun<'_> {
         let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
         let timeout = Duration::from_secs(self.channel.timeout);
         let create_only = ctx.create_only.clone();
-        let bar = self.progress_bar(work.iter().filter(|w| w.decision != Decision::Nothing).count());
-        let active: Vec<Work> = work.into_iter().filter(|w| w.decision != Decision::Nothing).collect();
+        let runs = |w: &Work| !matches!(w.decision, Decision::Nothing | Decision::Held(_));
+        let bar = self.progress_bar(work.iter().filter(|w| runs(w)).count());
+        let active: Vec<Work> = work.into_iter().filter(|w| runs(w)).collect();
         let mut results = futures_util::stream::iter(active)
             .map(|w| {
                 let policy = &policy;
@@ -241,6 +252,59 @@ impl ChannelRun<'_> {
             }
         }
         self.store.finish_cycle(key, cycle, &report.summary, now_unix()).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The accidental-deletion guard (see [`super::guard`]): hold this
+    /// cycle's deprovisions when there are too many, unless an operator
+    /// approved them.
+    fn guard_deletions(
+        &self,
+        key: Option<ChannelKey>,
+        work: &mut [Work],
+        linked: u64,
+        source_entries: u64,
+        report: &mut ChannelReport,
+    ) -> Result<(), String> {
+        let deprovisions = work.iter().filter(|w| matches!(w.decision, Decision::Deprovision(_))).count() as u64;
+        let approved = match key {
+            Some(key) => self.store.approval(key).map_err(|e| e.to_string())?.is_some(),
+            None => false,
+        };
+        let verdict = judge(&self.channel.deletion_guard, deprovisions, linked, source_entries);
+        let reason = match verdict {
+            Verdict::Hold { reason } if !approved => reason,
+            _ => {
+                // Allowed (or approved): nothing stays held.
+                if let (Some(key), false) = (key, self.dry_run) {
+                    self.store.set_held(key, &[]).map_err(|e| e.to_string())?;
+                    if approved {
+                        self.store.clear_approval(key).map_err(|e| e.to_string())?;
+                    }
+                }
+                return Ok(());
+            }
+        };
+        let mut held = Vec::new();
+        for w in work.iter_mut() {
+            if let Decision::Deprovision(action) = w.decision {
+                held.push(Held { guid: w.guid.clone(), unique_id: w.unique_id.clone(), action: action.to_string(), held_at: now_unix() });
+                w.decision = Decision::Held(action);
+            }
+        }
+        let message = format!(
+            "deletion guard: {reason}; {} deprovision(s) held, nothing deleted or disabled. If this is intended, run `provisio channels approve --channel {}/{}`",
+            held.len(),
+            self.conn.name,
+            self.channel.name
+        );
+        if !self.dry_run {
+            tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
+            if let Some(key) = key {
+                self.store.set_held(key, &held).map_err(|e| e.to_string())?;
+            }
+        }
+        report.warnings.push(message);
         Ok(())
     }
 
@@ -322,6 +386,10 @@ impl ChannelRun<'_> {
                     "the last push failed; retried on schedule (`provisio channels retry` retries now)".to_owned(),
                 ),
                 Decision::Nothing => ("none".to_owned(), "in step with the target".to_owned()),
+                Decision::Held(a) => (
+                    "held".to_owned(),
+                    format!("{a} held by the deletion guard until `provisio channels approve`"),
+                ),
                 Decision::Skip { reason } => ("skip".to_owned(), (*reason).to_owned()),
                 Decision::Suppressed { action, option } => ("skip".to_owned(), format!("{action} needed, but {option} is cleared")),
                 Decision::Update => ("update".to_owned(), if w.state.as_ref().is_some_and(|s| s.dirty) { "the last push failed; retry".to_owned() } else { "mapped attributes changed".to_owned() }),

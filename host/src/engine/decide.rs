@@ -42,6 +42,9 @@ pub enum Decision {
     Enable,
     /// Deprovision per the Remove User Action.
     Deprovision(RemoveUserAction),
+    /// A deprovision held by the deletion guard (see `guard.rs`): not
+    /// executed until an operator approves it.
+    Held(RemoveUserAction),
     /// Nothing to do.
     Nothing,
     /// An action was needed but a cleared option suppresses it: a warning

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod cycle;
 pub mod decide;
 pub mod groups;
+pub mod guard;
 pub mod retry;
 pub mod source;
 pub mod users;

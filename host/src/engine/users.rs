@@ -267,7 +267,7 @@ async fn run(
 ) -> Result<Done, ConnectorError> {
     let target_id = work.state.as_ref().and_then(|s| s.target_id.clone());
     match &work.decision {
-        Decision::Nothing => Ok((Event::Unchanged, None, None)),
+        Decision::Nothing | Decision::Held(_) => Ok((Event::Unchanged, None, None)),
         Decision::Skip { reason } => Ok((Event::Skipped((*reason).to_owned()), None, None)),
         Decision::Suppressed { action, option } => {
             Ok((Event::Skipped(format!("{action} needed, but {option} is cleared")), None, None))

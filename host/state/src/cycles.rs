@@ -93,7 +93,8 @@ impl Tx<'_> {
                  (SELECT COUNT(*) FROM user_state u WHERE u.channel_id = c.id AND u.dirty = 1),
                  (SELECT COUNT(*) FROM group_state g WHERE g.channel_id = c.id),
                  (SELECT COUNT(*) FROM group_state g WHERE g.channel_id = c.id AND g.dirty = 1),
-                 (SELECT COUNT(*) FROM intents i WHERE i.channel_id = c.id)
+                 (SELECT COUNT(*) FROM intents i WHERE i.channel_id = c.id),
+                 (SELECT COUNT(*) FROM held_deprovisions h WHERE h.channel_id = c.id)
              FROM channels c ORDER BY c.connection, c.name",
         )?;
         let rows = stmt.query_map([], |row| {
@@ -106,6 +107,7 @@ impl Tx<'_> {
                 groups: to_u64(row.get(5)?),
                 dirty_groups: to_u64(row.get(6)?),
                 unsettled_intents: to_u64(row.get(7)?),
+                held_deprovisions: to_u64(row.get(8)?),
                 last_cycle: None,
                 last_error: None,
             })

@@ -88,6 +88,7 @@ mod cycles;
 mod error;
 mod fields;
 mod groups;
+mod held;
 mod intents;
 mod lock;
 mod model;
@@ -102,6 +103,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use cycles::KEEP_CYCLES;
 pub use error::StateError;
+pub use held::Held;
 pub use model::{
     ChannelKey, ChannelSummary, CycleId, CycleRecord, CycleSummary, Deprovision, GroupState, HighWater, Intent,
     IntentKind, UserState, UserStatus,
@@ -227,6 +229,11 @@ delegate! {
     fn connection_has_state(&self, connection: &str) -> bool;
     fn set_discovered_fields(&self, connection: &str, fields: &str, now: i64) -> ();
     fn discovered_fields(&self, connection: &str) -> Option<(String, i64)>;
+    fn set_held(&self, ch: ChannelKey, held: &[Held]) -> ();
+    fn held(&self, ch: ChannelKey) -> Vec<Held>;
+    fn approve_held(&self, ch: ChannelKey, now: i64) -> u64;
+    fn approval(&self, ch: ChannelKey) -> Option<i64>;
+    fn clear_approval(&self, ch: ChannelKey) -> ();
     fn channel(&self, connection: &str, channel: &str) -> ChannelKey;
     fn find_channel(&self, connection: &str, channel: &str) -> Option<ChannelKey>;
     fn channels(&self) -> Vec<(ChannelKey, String, String)>;

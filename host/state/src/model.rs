@@ -218,6 +218,8 @@ pub struct ChannelSummary {
     pub dirty_groups: u64,
     /// Create intents not settled (a run died between intent and settle).
     pub unsettled_intents: u64,
+    /// Deprovisions held by the deletion guard, waiting for approval.
+    pub held_deprovisions: u64,
     /// The latest cycle, finished or not.
     pub last_cycle: Option<CycleRecord>,
     /// The latest cycle's error if it had one, else the error of the most

@@ -42,7 +42,24 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations in order: index 0 takes an empty store to version 1.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+
+/// Version 3: the accidental-deletion guard (held deprovisions, approvals).
+const V3: &str = r#"
+CREATE TABLE held_deprovisions (
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    guid       TEXT NOT NULL,
+    unique_id  TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    held_at    INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, guid)
+);
+
+CREATE TABLE deprovision_approvals (
+    channel_id  INTEGER PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
+    approved_at INTEGER NOT NULL
+);
+"#;
 
 /// Version 2: fields discovered at a target (Refresh Fields), per connection.
 const V2: &str = r#"

@@ -1,0 +1,109 @@
+//! Held deprovisions: the accidental-deletion guard's memory.
+//!
+//! When one cycle would deprovision more of a channel's users than its
+//! deletion guard allows (or any user while the source returned nothing),
+//! the engine holds those deprovisions instead of executing them and records
+//! them here. `provisio channels list` shows them; `provisio channels
+//! approve` records an approval, and the next cycle executes the
+//! deprovisions it still finds (and clears both). A cycle whose source is
+//! back to normal clears held rows that no longer apply.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::StateError;
+use crate::model::ChannelKey;
+use crate::tx::Tx;
+
+/// One held deprovision.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Held {
+    pub guid: String,
+    pub unique_id: String,
+    /// `Disable` or `Delete`.
+    pub action: String,
+    pub held_at: i64,
+}
+
+impl Tx<'_> {
+    /// Replace the channel's held deprovisions with `held`.
+    pub fn set_held(&self, ch: ChannelKey, held: &[Held]) -> Result<(), StateError> {
+        self.atomic(|| {
+            self.conn.execute("DELETE FROM held_deprovisions WHERE channel_id = ?1", params![ch.0])?;
+            for h in held {
+                self.conn.execute(
+                    "INSERT INTO held_deprovisions (channel_id, guid, unique_id, action, held_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![ch.0, h.guid, h.unique_id, h.action, h.held_at],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The channel's held deprovisions, by unique id.
+    pub fn held(&self, ch: ChannelKey) -> Result<Vec<Held>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT guid, unique_id, action, held_at FROM held_deprovisions WHERE channel_id = ?1 ORDER BY unique_id",
+        )?;
+        let rows = stmt.query_map(params![ch.0], |r| {
+            Ok(Held { guid: r.get(0)?, unique_id: r.get(1)?, action: r.get(2)?, held_at: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Approve the channel's held deprovisions: the next cycle executes them.
+    /// Answers how many were held.
+    pub fn approve_held(&self, ch: ChannelKey, now: i64) -> Result<u64, StateError> {
+        self.atomic(|| {
+            let n: i64 = self.conn.query_row(
+                "SELECT COUNT(*) FROM held_deprovisions WHERE channel_id = ?1",
+                params![ch.0],
+                |r| r.get(0),
+            )?;
+            self.conn.execute(
+                "INSERT INTO deprovision_approvals (channel_id, approved_at) VALUES (?1, ?2)
+                 ON CONFLICT (channel_id) DO UPDATE SET approved_at = excluded.approved_at",
+                params![ch.0, now],
+            )?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
+    /// When the channel's held deprovisions were approved, if they were.
+    pub fn approval(&self, ch: ChannelKey) -> Result<Option<i64>, StateError> {
+        Ok(self
+            .conn
+            .query_row("SELECT approved_at FROM deprovision_approvals WHERE channel_id = ?1", params![ch.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Forget an approval once the cycle it granted has run.
+    pub fn clear_approval(&self, ch: ChannelKey) -> Result<(), StateError> {
+        self.conn.execute("DELETE FROM deprovision_approvals WHERE channel_id = ?1", params![ch.0])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Held;
+    use crate::StateStore;
+
+    #[test]
+    fn held_deprovisions_are_replaced_listed_and_approved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(&dir.path().join("s.db")).unwrap();
+        let ch = store.channel("c", "people").unwrap();
+        let h = |g: &str| Held { guid: g.into(), unique_id: format!("u-{g}"), action: "Disable".into(), held_at: 5 };
+        store.set_held(ch, &[h("1"), h("2")]).unwrap();
+        store.set_held(ch, &[h("2"), h("3")]).unwrap();
+        let held: Vec<String> = store.held(ch).unwrap().into_iter().map(|h| h.guid).collect();
+        assert_eq!(held, ["2", "3"]);
+        assert_eq!(store.approval(ch).unwrap(), None);
+        assert_eq!(store.approve_held(ch, 9).unwrap(), 2);
+        assert_eq!(store.approval(ch).unwrap(), Some(9));
+        store.clear_approval(ch).unwrap();
+        assert_eq!(store.approval(ch).unwrap(), None);
+        assert!(store.reset_channel("c", "people").unwrap());
+        assert!(store.held(ch).unwrap().is_empty(), "a reset forgets held deprovisions");
+    }
+}
