@@ -139,6 +139,7 @@ pub struct ScenarioBuilder {
     groups: bool,
     max_threads: i64,
     deletion_guard: Option<bool>,
+    engine: toml::Table,
     mapping: Vec<toml::Table>,
     env: Vec<(String, String)>,
     /// Replaces the channel's file source (e.g. an LDAP source).
@@ -163,6 +164,7 @@ impl ScenarioBuilder {
             groups: false,
             max_threads: 4,
             deletion_guard: None,
+            engine: toml::Table::new(),
             mapping: vec![
                 mapping("userName", "uid"),
                 mapping("givenName", "givenName"),
@@ -239,6 +241,12 @@ impl ScenarioBuilder {
         self
     }
 
+    /// An `[engine]` setting.
+    pub fn engine(mut self, key: &str, value: impl Into<toml::Value>) -> Self {
+        self.engine.insert(key.into(), value.into());
+        self
+    }
+
     /// Turn the deletion guard on or off.
     pub fn deletion_guard(mut self, enabled: bool) -> Self {
         self.deletion_guard = Some(enabled);
@@ -312,6 +320,7 @@ impl Scenario {
         let mut engine = toml::Table::new();
         engine.insert("state".into(), "state.db".into());
         engine.insert("audit_log".into(), "audit.log".into());
+        engine.extend(b.engine.clone());
         let mut source = b.source.clone().unwrap_or_else(ScenarioBuilder::file_source);
         if b.groups && !source.contains_key("group_filter") && !source.contains_key("group_dn") {
             source.insert("group_filter".into(), "(objectClass=groupOfNames)".into());

@@ -233,7 +233,11 @@ pub fn print_summary(reports: &[ChannelReport]) {
         cells
     };
     for r in reports {
-        let duration = format!("{:.2} s", r.summary.duration_ms as f64 / 1000.0);
+        let duration = if r.quarantined.is_some() {
+            "quarantined".to_owned()
+        } else {
+            format!("{:.2} s", r.summary.duration_ms as f64 / 1000.0)
+        };
         t.add_row(row(&r.connection, &r.channel, &r.summary, duration));
     }
     if reports.len() > 1 {
@@ -241,6 +245,9 @@ pub fn print_summary(reports: &[ChannelReport]) {
     }
     println!("{t}");
     for r in reports {
+        if let Some(q) = &r.quarantined {
+            println!("{}/{}: {q}", r.connection, r.channel);
+        }
         if let Some(e) = &r.summary.error {
             println!("{}/{}: {e}", r.connection, r.channel);
         }
@@ -377,7 +384,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                 print_json(&serde_json::to_value(&summaries).unwrap_or_default())?;
                 return Ok(());
             }
-            let mut t = table(["CONNECTION", "CHANNEL", "USERS", "DIRTY", "HELD", "LAST CYCLE", "LAST ERROR"]);
+            let mut t = table(["CONNECTION", "CHANNEL", "STATUS", "USERS", "DIRTY", "HELD", "LAST CYCLE", "LAST ERROR"]);
             for s in &summaries {
                 t.add_row(super::channels_row(s));
             }

@@ -170,9 +170,15 @@ pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
         }
         None => "never".to_owned(),
     };
+    let now = crate::engine::audit::now_unix();
+    let status = match s.quarantined_until {
+        Some(until) if until > now => format!("quarantined ({} s left)", until - now),
+        _ => "ok".to_owned(),
+    };
     vec![
         s.connection.clone(),
         s.channel.clone(),
+        status,
         s.users.to_string(),
         s.dirty.to_string(),
         s.held_deprovisions.to_string(),

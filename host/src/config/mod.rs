@@ -71,6 +71,20 @@ pub struct EngineConfig {
     /// The audit log: one JSON line per provisioning event.
     #[serde(default = "default_audit")]
     pub audit_log: PathBuf,
+    /// Failing cycles in a row before a channel is quarantined (default 3).
+    #[serde(default = "default_quarantine_after")]
+    pub quarantine_after: u32,
+    /// Seconds of a channel's first quarantine (default 300); each further
+    /// failing probe doubles it, up to an hour.
+    #[serde(default = "default_quarantine_interval")]
+    pub quarantine_interval: u64,
+}
+
+fn default_quarantine_after() -> u32 {
+    3
+}
+fn default_quarantine_interval() -> u64 {
+    300
 }
 
 fn default_state() -> PathBuf {
@@ -90,6 +104,8 @@ impl Default for EngineConfig {
             state: default_state(),
             synchronization_frequency: default_frequency(),
             audit_log: default_audit(),
+            quarantine_after: default_quarantine_after(),
+            quarantine_interval: default_quarantine_interval(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct ChannelReport {
     pub warnings: Vec<String>,
     /// In a dry run: per user what would happen and why.
     pub plan: Vec<PlanRow>,
+    /// Set when the channel sat this cycle out in quarantine.
+    pub quarantined: Option<String>,
 }
 
 /// One row of `provisio plan`.

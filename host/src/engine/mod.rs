@@ -14,6 +14,7 @@ pub mod cycle;
 pub mod decide;
 pub mod groups;
 pub mod guard;
+pub mod quarantine;
 pub mod retry;
 pub mod source;
 pub mod users;
@@ -192,7 +193,7 @@ impl Engine {
         };
         let mut reports = Vec::new();
         for conn_cfg in self.config.connections.iter().filter(|c| c.active) {
-            let channels: Vec<_> = conn_cfg
+            let selected: Vec<_> = conn_cfg
                 .channels
                 .iter()
                 .filter(|ch| ch.active)
@@ -201,57 +202,148 @@ impl Engine {
                     Some(sel) => sel == &ch.name || *sel == format!("{}/{}", conn_cfg.name, ch.name),
                 })
                 .collect();
+            // Quarantined channels sit this cycle out (not for a dry run or
+            // a single user); a connection whose channels all do is not
+            // even contacted.
+            let mut channels = Vec::new();
+            for ch in selected {
+                match self.quarantined(store, options, conn_cfg, ch) {
+                    Some(report) => reports.push(report),
+                    None => channels.push(ch),
+                }
+            }
             if channels.is_empty() {
                 continue;
             }
-            let failed = |error: String| {
-                channels
-                    .iter()
-                    .map(|ch| ChannelReport {
-                        connection: conn_cfg.name.clone(),
-                        channel: ch.name.clone(),
-                        summary: provisio_state::CycleSummary { error: Some(error.clone()), ..Default::default() },
-                        ..Default::default()
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let connection = match self.open(conn_cfg, Some(store)) {
-                Ok(c) => c,
-                Err(e) => {
-                    reports.extend(failed(self.redactor.redact(&e.to_string())));
-                    continue;
+            let run = self.connection_cycle(store, audit, options, conn_cfg, &channels, &hash_key);
+            if !options.dry_run && options.user.is_none() {
+                for report in &run {
+                    self.record_health(store, report);
                 }
-            };
-            // The activation check: credentials against the target first.
-            if let Err(e) = self.block_on(connection.test_connection(ACTIVATION_TIMEOUT)) {
-                let error = format!("activation check failed, connection not synced: {}", self.redactor.redact(&e.to_string()));
-                reports.extend(failed(error));
-                continue;
             }
-            if !options.dry_run
-                && let Some(identifier) = crate::config::check::unique_identifier(conn_cfg, &connection.manifest)
-                && let Err(e) = store.check_connection_identifier(&conn_cfg.name, &identifier)
-            {
-                reports.extend(failed(e.to_string()));
-                continue;
-            }
-            for ch in channels {
-                let run = ChannelRun {
-                    conn: &connection,
-                    conn_cfg,
-                    channel: ch,
-                    store,
-                    audit,
-                    redactor: &self.redactor,
-                    hash_key: &hash_key,
-                    dry_run: options.dry_run,
-                    only: options.user.clone(),
-                    progress: options.progress,
-                };
-                reports.push(self.block_on(run.run()));
-            }
+            reports.extend(run);
         }
         reports
+    }
+}
+
+impl Engine {
+    /// One cycle of the given channels of one connection.
+    fn connection_cycle(
+        &self,
+        store: &StateStore,
+        audit: &Audit,
+        options: &CycleOptions,
+        conn_cfg: &ConnectionConfig,
+        channels: &[&crate::config::ChannelConfig],
+        hash_key: &[u8],
+    ) -> Vec<ChannelReport> {
+        let failed = |error: String| {
+            channels
+                .iter()
+                .map(|ch| ChannelReport {
+                    connection: conn_cfg.name.clone(),
+                    channel: ch.name.clone(),
+                    summary: provisio_state::CycleSummary { error: Some(error.clone()), ..Default::default() },
+                    ..Default::default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let connection = match self.open(conn_cfg, Some(store)) {
+            Ok(c) => c,
+            Err(e) => return failed(self.redactor.redact(&e.to_string())),
+        };
+        // The activation check: credentials against the target first.
+        if let Err(e) = self.block_on(connection.test_connection(ACTIVATION_TIMEOUT)) {
+            return failed(format!(
+                "activation check failed, connection not synced: {}",
+                self.redactor.redact(&e.to_string())
+            ));
+        }
+        if !options.dry_run
+            && let Some(identifier) = crate::config::check::unique_identifier(conn_cfg, &connection.manifest)
+            && let Err(e) = store.check_connection_identifier(&conn_cfg.name, &identifier)
+        {
+            return failed(e.to_string());
+        }
+        let mut reports = Vec::new();
+        for ch in channels {
+            let run = ChannelRun {
+                conn: &connection,
+                conn_cfg,
+                channel: ch,
+                store,
+                audit,
+                redactor: &self.redactor,
+                hash_key,
+                dry_run: options.dry_run,
+                only: options.user.clone(),
+                progress: options.progress,
+            };
+            reports.push(self.block_on(run.run()));
+        }
+        reports
+    }
+
+    /// A report saying the channel is quarantined, if it is.
+    fn quarantined(
+        &self,
+        store: &StateStore,
+        options: &CycleOptions,
+        conn_cfg: &ConnectionConfig,
+        ch: &crate::config::ChannelConfig,
+    ) -> Option<ChannelReport> {
+        if options.dry_run || options.user.is_some() {
+            return None;
+        }
+        let key = store.find_channel(&conn_cfg.name, &ch.name).ok().flatten()?;
+        let health = store.health(key).ok()?;
+        let now = audit::now_unix();
+        if !quarantine::is_quarantined(&health, now) {
+            return None;
+        }
+        let until = health.quarantined_until.unwrap_or(now);
+        let message = format!(
+            "quarantined for another {} s after {} failing cycles in a row ({}); the next cycle after that probes the target",
+            until - now,
+            health.failing_cycles,
+            health.reason.as_deref().unwrap_or("unknown")
+        );
+        Some(ChannelReport {
+            connection: conn_cfg.name.clone(),
+            channel: ch.name.clone(),
+            quarantined: Some(message),
+            ..ChannelReport::default()
+        })
+    }
+
+    /// Record a cycle's outcome in the channel's health, entering or
+    /// leaving quarantine as the rule says.
+    fn record_health(&self, store: &StateStore, report: &ChannelReport) {
+        let Ok(key) = store.channel(&report.connection, &report.channel) else { return };
+        let Ok(health) = store.health(key) else { return };
+        let now = audit::now_unix();
+        let failure = quarantine::failing(&report.summary);
+        let e = &self.config.engine;
+        let (next, transition) =
+            quarantine::after_cycle(&health, failure, now, e.quarantine_after, e.quarantine_interval as i64);
+        match transition {
+            quarantine::Transition::Entered { until } => tracing::warn!(
+                connection = %report.connection,
+                channel = %report.channel,
+                "channel quarantined for {} s after {} failing cycles in a row: {}",
+                until - now,
+                next.failing_cycles,
+                next.reason.as_deref().unwrap_or("")
+            ),
+            quarantine::Transition::Left => {
+                tracing::warn!(connection = %report.connection, channel = %report.channel, "channel recovered: quarantine lifted")
+            }
+            quarantine::Transition::None => {}
+        }
+        if let Err(e) = store.set_health(key, &next) {
+            tracing::error!("cannot record the health of {}/{}: {e}", report.connection, report.channel);
+        }
     }
 }
 

@@ -88,6 +88,7 @@ mod cycles;
 mod error;
 mod fields;
 mod groups;
+mod health;
 mod held;
 mod intents;
 mod lock;
@@ -103,6 +104,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use cycles::KEEP_CYCLES;
 pub use error::StateError;
+pub use health::Health;
 pub use held::Held;
 pub use model::{
     ChannelKey, ChannelSummary, CycleId, CycleRecord, CycleSummary, Deprovision, GroupState, HighWater, Intent,
@@ -234,6 +236,8 @@ delegate! {
     fn approve_held(&self, ch: ChannelKey, now: i64) -> u64;
     fn approval(&self, ch: ChannelKey) -> Option<i64>;
     fn clear_approval(&self, ch: ChannelKey) -> ();
+    fn health(&self, ch: ChannelKey) -> Health;
+    fn set_health(&self, ch: ChannelKey, health: &Health) -> ();
     fn channel(&self, connection: &str, channel: &str) -> ChannelKey;
     fn find_channel(&self, connection: &str, channel: &str) -> Option<ChannelKey>;
     fn channels(&self) -> Vec<(ChannelKey, String, String)>;

@@ -220,6 +220,8 @@ pub struct ChannelSummary {
     pub unsettled_intents: u64,
     /// Deprovisions held by the deletion guard, waiting for approval.
     pub held_deprovisions: u64,
+    /// Quarantined until this Unix time, if the channel is.
+    pub quarantined_until: Option<i64>,
     /// The latest cycle, finished or not.
     pub last_cycle: Option<CycleRecord>,
     /// The latest cycle's error if it had one, else the error of the most

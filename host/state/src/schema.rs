@@ -42,7 +42,17 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations in order: index 0 takes an empty store to version 1.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+
+/// Version 4: channel health (failing cycles in a row, quarantine).
+const V4: &str = r#"
+CREATE TABLE channel_health (
+    channel_id        INTEGER PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
+    failing_cycles    INTEGER NOT NULL,
+    quarantined_until INTEGER,
+    reason            TEXT
+);
+"#;
 
 /// Version 3: the accidental-deletion guard (held deprovisions, approvals).
 const V3: &str = r#"

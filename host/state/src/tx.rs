@@ -150,7 +150,7 @@ impl<'a> Tx<'a> {
             return Ok(false);
         };
         self.atomic(|| {
-            for table in ["user_state", "group_state", "cycles", "high_water", "intents", "held_deprovisions", "deprovision_approvals"] {
+            for table in ["user_state", "group_state", "cycles", "high_water", "intents", "held_deprovisions", "deprovision_approvals", "channel_health"] {
                 self.conn.execute(&format!("DELETE FROM {table} WHERE channel_id = ?1"), params![key.0])?;
             }
             Ok(true)
