@@ -279,6 +279,16 @@ impl Parser {
             2 if parts[0].is_empty() && parts[1].is_empty() => Ok(Filter::Present(attr)),
             _ => {
                 let last = parts.len() - 1;
+                // RFC 4515: every part between two '*' has at least one character; a server
+                // refuses `**`, and it would print back as another filter.
+                if parts[1..last].iter().any(String::is_empty) {
+                    let raw = &self.chars[value_start..self.pos];
+                    let at = raw.windows(2).position(|w| w == ['*', '*']).map_or(0, |i| i + 1);
+                    return Err(self.error_at(
+                        value_start + at,
+                        "'**' is not allowed in a substring filter; use one '*' (write \\2a for a literal '*')",
+                    ));
+                }
                 let mut initial = None;
                 let mut final_ = None;
                 let mut any = Vec::new();

@@ -237,3 +237,19 @@ fn attributes_and_object_class_helper() {
     assert!(scoped.matches(&bob()));
     assert_eq!(Filter::with_object_class("groupOfNames", None).to_string(), "(objectClass=groupOfNames)");
 }
+
+/// Found by the `ldap_filter` fuzz target (fuzz/corpus/ldap_filter/crash-double-star):
+/// `(a=**)` was taken as a substring filter with no parts and printed back as `(a=*)`, another
+/// filter. RFC 4515 has no empty part between two '*', and a server refuses it.
+#[test]
+fn an_empty_substring_part_is_refused() {
+    for (text, column) in [("(ca-1a=**)", 9), ("(cn=a**b)", 7), ("(cn=*a**)", 8), ("(cn=***)", 6)] {
+        let e = err(text);
+        assert_eq!(e.column, column, "{text}: {e}");
+        assert!(e.message.contains("'**' is not allowed"), "{text}: {e}");
+    }
+    for ok in ["(cn=*)", "(cn=a*)", "(cn=*a)", "(cn=*a*)", "(cn=a*b*c)", r"(cn=\2a\2a)"] {
+        let f = p(ok);
+        assert_eq!(p(&f.to_string()), f, "{ok}");
+    }
+}

@@ -116,6 +116,7 @@ fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Pro
     let m = &loaded.manifest;
     check_settings(conn, m, ctx.base, &at, p);
     check_options(conn, m, &at, p);
+    check_tls(conn, &at, p);
 
     if let Some(identifier) = unique_identifier(conn, m)
         && let Some(recorded) = (ctx.recorded_identifier)(&conn.name)
@@ -294,6 +295,24 @@ fn check_options(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Proble
             }
             Some(_) => {}
         }
+    }
+}
+
+/// The connection's `tls` table: a CA file that is there and holds PEM
+/// certificates; verification turned off is allowed, with a warning.
+fn check_tls(conn: &ConnectionConfig, at: &str, p: &mut Problems) {
+    if let Some(ca) = &conn.tls.ca_file
+        && let Err(e) = crate::runtime::ca_certificates(ca)
+    {
+        p.error(format!("{at} › tls.ca_file"), e.trim_start_matches("tls.ca_file: ").to_owned());
+    }
+    if !conn.tls.verify_certificates {
+        p.warning(
+            format!("{at} › tls.verify_certificates"),
+            "is false: the target's TLS certificate is not checked, so anyone on the network path can read and \
+             change what is sent, credentials included; use it only for a test target, and give a private CA \
+             with tls.ca_file instead",
+        );
     }
 }
 

@@ -17,6 +17,9 @@
 //! mapping = [ { field = "userName", attributes = ["uid"] } ]
 //! ```
 //!
+//! A connection may add `tls = { ca_file = "ca.pem" }` (trust a private CA)
+//! or `tls = { verify_certificates = false }` (warned; test targets only).
+//!
 //! The full reference is `docs/configuration.md`. This module reads and
 //! resolves the file (paths, secrets by reference); [`check`] validates it
 //! against the connectors' manifests.
@@ -135,12 +138,38 @@ pub struct ConnectionConfig {
     /// Custom SCIM attributes (spec a.4.6).
     #[serde(default)]
     pub custom_attributes: Vec<CustomAttribute>,
+    /// TLS to the target: the host's, not the connector's (every request
+    /// of every connector goes through the host's HTTP client).
+    #[serde(default)]
+    pub tls: TlsConfig,
     #[serde(default, rename = "channel")]
     pub channels: Vec<ChannelConfig>,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// A connection's TLS policy: `tls = { ca_file = "ca.pem" }`, or, for a
+/// test target only, `tls = { verify_certificates = false }`. Connections
+/// with the same policy share one HTTP client (and its connection pool).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// A PEM file of CA certificates trusted for this connection's targets,
+    /// besides the built-in (Mozilla) roots. Relative to the configuration.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Check the target's certificate (default true). `false` accepts any
+    /// certificate for any name: warned by `config check` and at every open.
+    #[serde(default = "yes")]
+    pub verify_certificates: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig { ca_file: None, verify_certificates: true }
+    }
 }
 
 /// The four provisioning options, each optional.
@@ -235,7 +264,14 @@ impl Config {
     /// file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config: Config = toml::from_str(&text)
+        Self::parse(&text, path)
+    }
+
+    /// Parse configuration text as if it had been read from `path`: what
+    /// [`Config::load`] does once the file is read (and what the `config`
+    /// fuzz target feeds arbitrary text to).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text)
             .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
         config.file = path.to_owned();
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -248,6 +284,9 @@ impl Config {
         resolve(&mut config.engine.audit_log);
         config.engine.connector_dirs.iter_mut().for_each(resolve);
         for connection in &mut config.connections {
+            if let Some(ca) = &mut connection.tls.ca_file {
+                resolve(ca);
+            }
             for value in connection.settings.values_mut() {
                 value.resolve_paths(&base);
             }

@@ -1,27 +1,59 @@
 //! The host services provisio lends to connectors: one tokio runtime, one
-//! HTTP client, the clock, and logging through the [`Redactor`].
+//! HTTP client per TLS policy, the clock, and logging through the
+//! [`Redactor`].
 //!
 //! Connectors never own sockets or timers (ARCHITECTURE.md: a plugin's copy
 //! of tokio cannot run). Every HTTP request a connector makes arrives here,
 //! is sent with reqwest, and is logged at debug level with its method, URL
 //! and status, never its headers or body, and always redacted.
+//!
+//! TLS: certificates are verified against the built-in (Mozilla) roots plus
+//! the connection's `tls.ca_file`; `tls.verify_certificates = false` turns
+//! verification off for that policy's client ([`http_client`]). A transport
+//! error caused by a certificate says which of the two to set.
 
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use provisio_core::error::{ConnectorError, ErrorKind};
 use provisio_core::host::{HostServices, HttpRequest, HttpResponse, LogLevel};
+use std::path::Path;
 use std::time::Duration;
 
+use crate::config::TlsConfig;
 use crate::redact::Redactor;
 
-/// The HTTP client shared by connections with the same TLS policy.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// The HTTP client shared by connections with the same TLS policy `tls`.
+/// Fails, saying why, when the CA file cannot be read or holds no PEM
+/// certificate.
+pub fn http_client(timeout: Duration, tls: &TlsConfig) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10).min(timeout))
         .pool_idle_timeout(Duration::from_secs(90))
-        .user_agent(concat!("provisio/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("provisio/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &tls.ca_file {
+        for certificate in ca_certificates(path)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if !tls.verify_certificates {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder.build().map_err(|e| format!("cannot create the HTTP client: {e}"))
+}
+
+/// The certificates of a PEM CA file (at least one).
+pub fn ca_certificates(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("tls.ca_file: cannot read {}: {e}", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("tls.ca_file: {} is not a PEM certificate file: {e}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!(
+            "tls.ca_file: {} holds no certificate; it must hold the CA's certificate as PEM (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certificates)
 }
 
 /// Host services for one opened connection.
@@ -96,5 +128,11 @@ fn transport_error(e: &reqwest::Error, method: &reqwest::Method, url: &str, reda
         cause.push_str(&s.to_string());
         source = s.source();
     }
-    ConnectorError::new(kind, redactor.redact(&format!("{method} {url} failed: {cause}")))
+    let hint = if cause.to_ascii_lowercase().contains("certificate") {
+        "; the target's TLS certificate was refused: if it is signed by a private CA, give that CA to the \
+         connection with tls = { ca_file = \"ca.pem\" }"
+    } else {
+        ""
+    };
+    ConnectorError::new(kind, redactor.redact(&format!("{method} {url} failed: {cause}{hint}")))
 }
