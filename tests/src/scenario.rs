@@ -361,6 +361,20 @@ impl Scenario {
         std::fs::write(&self.ldif, directory_ldif(people, groups)).expect("write the directory");
     }
 
+    /// The command `provisio --config <this> ARGS` with the scenario's
+    /// environment, for tests that spawn it and signal it.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let dir = profile_dir();
+        let config = self.config_path();
+        let mut full: Vec<&str> = vec!["--connector-dir", dir.to_str().expect("utf-8 path"), "--config", config.to_str().expect("utf-8 path")];
+        full.extend_from_slice(args);
+        let mut cmd = provisio_command(&full);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     /// Run `provisio --config <this> ARGS` with the scenario's environment.
     pub fn run(&self, args: &[&str]) -> Output {
         let dir = profile_dir();

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::config::check::{Problem, Severity};
 use crate::engine::audit::Audit;
 use crate::engine::cycle::{ChannelReport, total};
-use crate::engine::{CycleOptions, Engine};
+use crate::engine::{CycleOptions, Engine, shutdown};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -278,16 +278,28 @@ fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelRepor
 
 pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>) -> Result<(), CliError> {
     let engine = engine(global)?;
+    engine.stop_on_signals();
     let options = CycleOptions { channel, progress: std::io::stderr().is_terminal(), ..CycleOptions::default() };
     let frequency = Duration::from_secs(engine.config.engine.synchronization_frequency);
     loop {
         let reports = run_cycle(&engine, &options)?;
         print_summary(&reports);
+        if shutdown::requested() {
+            eprintln!("provisio: stopped cleanly; the state is saved");
+            return Ok(());
+        }
         if once {
             return if cycle_failed(&reports) { Err(CliError::User("a channel's cycle failed (see above)".into())) } else { Ok(()) };
         }
-        eprintln!("next cycle in {} s (Ctrl-C stops)", frequency.as_secs());
-        std::thread::sleep(frequency);
+        eprintln!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs());
+        let wake = std::time::Instant::now() + frequency;
+        while std::time::Instant::now() < wake {
+            if shutdown::requested() {
+                eprintln!("provisio: stopped cleanly between cycles");
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 

@@ -207,7 +207,34 @@ impl ChannelRun<'_> {
         let runs = |w: &Work| !matches!(w.decision, Decision::Nothing | Decision::Held(_));
         let bar = self.progress_bar(work.iter().filter(|w| runs(w)).count());
         let active: Vec<Work> = work.into_iter().filter(|w| runs(w)).collect();
+        // A durable intent before every create (one batch, committed): a run
+        // killed between a create and its state row is settled by lookup.
+        let creates: Vec<(&str, &str)> = active
+            .iter()
+            .filter(|w| matches!(w.decision, Decision::Provision { .. }))
+            .map(|w| (w.guid.as_str(), w.unique_id.as_str()))
+            .collect();
+        let unsettled = self.store.unsettled_intents(key).map_err(|e| e.to_string())?;
+        if !unsettled.is_empty() {
+            report.warnings.push(format!(
+                "{} create(s) of an interrupted run were unsettled; each user is looked up at the target before any create",
+                unsettled.len()
+            ));
+        }
+        self.store
+            .transaction(|tx| {
+                for (guid, unique_id) in &creates {
+                    tx.record_create_intent(key, guid, unique_id, now_unix())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+        let total = active.len();
+        let mut started = 0usize;
         let mut results = futures_util::stream::iter(active)
+            // On SIGTERM, start nothing new; what is in flight finishes.
+            .take_while(|_| std::future::ready(!super::shutdown::requested()))
+            .inspect(|_| started += 1)
             .map(|w| {
                 let policy = &policy;
                 let create_only = &create_only;
@@ -228,6 +255,13 @@ impl ChannelRun<'_> {
             bar.finish_and_clear();
         }
         drop(results);
+        if started < total {
+            report.warnings.push(format!(
+                "stopped on request: {} user operation(s) not started; the next run picks them up",
+                total - started
+            ));
+            hold_mark = true;
+        }
         if let Some(mark) = &high_water
             && !hold_mark
             && self.only.is_none()
@@ -326,6 +360,9 @@ impl ChannelRun<'_> {
 
     /// Write one outcome to the state store, the audit log and the report.
     fn record(&self, key: ChannelKey, cycle: i64, o: &Outcome, report: &mut ChannelReport) -> Result<(), String> {
+        if matches!(o.work.decision, Decision::Provision { .. }) {
+            self.store.settle_intent(key, &o.work.guid).map_err(|e| e.to_string())?;
+        }
         let s = &mut report.summary;
         match &o.event {
             Event::Created => s.created += 1,

@@ -16,6 +16,7 @@ pub mod groups;
 pub mod guard;
 pub mod quarantine;
 pub mod retry;
+pub mod shutdown;
 pub mod source;
 pub mod users;
 
@@ -105,6 +106,11 @@ impl Engine {
             .map_err(|e| ConnectorError::config(format!("connection '{}': {e}", conn.name)))?;
         clients.insert(conn.tls.clone(), client.clone());
         Ok(client)
+    }
+
+    /// Stop cleanly on SIGTERM or Ctrl-C (see [`shutdown`]).
+    pub fn stop_on_signals(&self) {
+        shutdown::install(&self.runtime);
     }
 
     /// Run a future on the engine's runtime.
