@@ -129,7 +129,8 @@ impl ConnectorError {
     }
 
     /// An error for an HTTP answer with `status`, its kind and retryability
-    /// derived from the status (RFC 7644 §3.12, RFC 6585 for 429).
+    /// derived from the status (RFC 7644 §3.12, RFC 6585 for 429): only 408,
+    /// 429, 502, 503 and 504 are retryable.
     pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
         let kind = match status {
             401 | 403 => ErrorKind::Auth,
@@ -142,6 +143,10 @@ impl ConnectorError {
         };
         let mut err = Self::new(kind, detail);
         err.status = Some(status);
+        // Worth sending again as it is: a timeout, a rate limit, and the
+        // gateway and availability failures. A plain 500 is the target's bug
+        // and waits for the next cycle instead.
+        err.retryable = matches!(status, 408 | 429 | 502 | 503 | 504);
         err
     }
 

@@ -169,6 +169,11 @@ struct State {
     bearer: Option<String>,
     fault: RwLock<Option<Arc<Fault>>>,
     log: Mutex<Vec<Recorded>>,
+    /// Requests being answered now, and the most at once since the last reset.
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
+    /// Added latency per request, in milliseconds (without blocking a thread).
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Options: `Proxy::builder(upstream).require_basic(u, p).forward_bearer(t).start()`.
@@ -213,6 +218,9 @@ impl ProxyBuilder {
             bearer: self.bearer,
             fault: RwLock::new(self.fault),
             log: Mutex::new(Vec::new()),
+            in_flight: Default::default(),
+            max_in_flight: Default::default(),
+            delay_ms: Default::default(),
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_state = state.clone();
@@ -280,6 +288,18 @@ impl Proxy {
 
     pub fn reset_counts(&self) {
         self.state.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.state.max_in_flight.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The most requests the proxy was answering at once since the last
+    /// reset (a client's concurrency, seen from the target's side).
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Add `delay` to every answer, without blocking a thread.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.state.delay_ms.store(delay.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Replace the fault hook.
@@ -371,7 +391,15 @@ async fn handle(
             .collect(),
         body: body.to_vec(),
     };
+    use std::sync::atomic::Ordering;
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let (response, local) = answer(&state, &client, &request).await;
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
     state.log.lock().unwrap_or_else(|e| e.into_inner()).push(Recorded {
         method: request.method.clone(),
         path: request.path.clone(),
