@@ -115,12 +115,17 @@ enum Value<'a> {
 /// Split `name: value`, `name:: base64`; refuse `name:< url`.
 fn split_line<'a>(l: &'a Logical, file: &Path) -> Result<(&'a str, Value<'a>), SourceError> {
     let Some((name, rest)) = l.text.split_once(':') else {
-        let shown: String = l.text.chars().take(40).collect();
+        // Only what looks like the attribute name is quoted: the rest of the
+        // line is a value, and values may be secrets (a password written with
+        // '=' instead of ':').
+        let shown: String =
+            l.text.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ';' | '.' | '_')).take(40).collect();
+        let starts = if shown.is_empty() { String::new() } else { format!(" (it starts with '{shown}')") };
         return Err(SourceError::parse(
             file,
             l.line,
             format!(
-                "attribute line without a value separator ':' ('{shown}'); write 'attribute: value', and start a continued line with one space"
+                "attribute line without a value separator ':'{starts}; write 'attribute: value', and start a continued line with one space"
             ),
         ));
     };

@@ -102,8 +102,13 @@ fn missing_separator_names_the_line() {
     let text = "dn: cn=a,dc=x\ncn: a\n\ndn: cn=b,dc=x\ncn b\n";
     assert_eq!(
         fail(text),
-        "users.ldif line 5: attribute line without a value separator ':' ('cn b'); write 'attribute: value', and start a continued line with one space"
+        "users.ldif line 5: attribute line without a value separator ':' (it starts with 'cn'); write 'attribute: value', and start a continued line with one space"
     );
+    // The value is never quoted: it may be a secret written with '=' for ':'.
+    let e = fail("dn: cn=a,dc=x\nuserPassword=s3cr3t-value\n");
+    assert!(e.contains("(it starts with 'userPassword')") && !e.contains("s3cr3t"), "{e}");
+    let e = fail("dn: cn=a,dc=x\n=s3cr3t-value\n");
+    assert!(e.contains("separator ':'; write") && !e.contains("s3cr3t"), "{e}");
 }
 
 #[test]

@@ -207,6 +207,17 @@ impl ChannelRun<'_> {
         let runs = |w: &Work| !matches!(w.decision, Decision::Nothing | Decision::Held(_));
         let bar = self.progress_bar(work.iter().filter(|w| runs(w)).count());
         let active: Vec<Work> = work.into_iter().filter(|w| runs(w)).collect();
+        // Masked values about to be sent are secrets from now on: a target
+        // that quotes one in an error is redacted like a token would be.
+        let masked = mapping.masked_fields();
+        for record in active.iter().filter_map(|w| w.record.as_ref()) {
+            for value in masked.iter().filter_map(|field| record.attributes.get(field)) {
+                match value {
+                    provisio_mapping::AttributeValue::Single(v) => self.redactor.add(v),
+                    provisio_mapping::AttributeValue::Multi(vs) => vs.iter().for_each(|v| self.redactor.add(v)),
+                }
+            }
+        }
         // A durable intent before every create (one batch, committed): a run
         // killed between a create and its state row is settled by lookup.
         let creates: Vec<(&str, &str)> = active
@@ -278,7 +289,9 @@ impl ChannelRun<'_> {
                 .filter_map(|u| u.target_id.map(|t| (u.guid, t)))
                 .collect();
             let snapshot = Snapshot { users: Vec::new(), groups };
-            let counts = sync_groups(self.conn, self.store, key, &snapshot, &user_targets, timeout, now_unix()).await?;
+            let counts =
+                sync_groups(self.conn, self.store, key, &snapshot, &user_targets, timeout, now_unix(), self.redactor)
+                    .await?;
             report.summary.groups_created = counts.created;
             report.summary.groups_updated = counts.updated;
             report.summary.groups_deleted = counts.deleted;
@@ -386,6 +399,12 @@ impl ChannelRun<'_> {
             }
         }
         match &o.new_state {
+            Some(state) if state.last_error.is_some() => {
+                // The state store keeps the error as shown: redacted.
+                let mut state = state.clone();
+                state.last_error = state.last_error.map(|e| self.redactor.redact(&e));
+                self.store.upsert_user(key, &state).map_err(|e| e.to_string())?
+            }
             Some(state) => self.store.upsert_user(key, state).map_err(|e| e.to_string())?,
             None => {
                 self.store.remove_user(key, &o.work.guid).map_err(|e| e.to_string())?;

@@ -49,6 +49,7 @@ pub async fn sync_groups(
     user_targets: &HashMap<String, String>,
     timeout: Duration,
     now: i64,
+    redactor: &crate::redact::Redactor,
 ) -> Result<GroupCounts, String> {
     let mut counts = GroupCounts::default();
     let state = store.groups(key).map_err(|e| e.to_string())?;
@@ -94,7 +95,7 @@ pub async fn sync_groups(
                     new.target_id = None;
                 }
                 new.dirty = true;
-                new.last_error = Some(e.to_string());
+                new.last_error = Some(redactor.redact(&e.to_string()));
                 store.upsert_group(key, &new, now).map_err(|e| e.to_string())?;
             }
         }
