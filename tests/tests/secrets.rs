@@ -229,6 +229,14 @@ fn a_bearer_token_and_masked_passwords_never_leak_in_good_or_failing_runs() {
     write_directory(&s, &changed, &[]);
     a.output("good: provisio -vvv sync --once (update)", &s.run(&["-vvv", "sync", "--once"]));
     a.files("good", s.dir(), INPUTS);
+    // The attribute hashes are keyed with a key kept beside the database, never in it.
+    let key = std::fs::read(s.dir().join("state.key")).expect("the hash key beside the state database");
+    assert!(key.len() >= 32, "a 256-bit key");
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    for db in ["state.db", "state.db-wal"].map(|f| std::fs::read(s.dir().join(f)).unwrap_or_default()) {
+        let holds = |needle: &[u8]| db.windows(needle.len()).any(|w| w == needle);
+        assert!(!holds(&key) && !holds(hex.as_bytes()), "the hash key is in the state database");
+    }
 
     // A target answering 500 to creates, echoing the request and its Authorization header.
     proxy.set_fault(|r| {
