@@ -26,8 +26,14 @@ pub struct Connection {
     pub name: String,
     pub manifest: Manifest,
     pub config: ConnectorConfig,
-    connector: FfiConnectorBox,
+    connector: Arc<FfiConnectorBox>,
+    /// Set by the watchdog when an operation blocked its thread.
+    wedged: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long a timed-out operation, once aborted, may take to go away
+/// before the watchdog concludes it is blocking its thread.
+pub const WEDGE_GRACE: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,24 +118,90 @@ impl Connection {
         };
         let connector = ffi::remote::open(loaded.root(), &loaded.manifest.id, &config, Arc::new(services))
             .map_err(|e| e.context(format!("connection '{}': opening connector '{}'", conn.name, loaded.manifest.id)))?;
-        Ok(Connection { name: conn.name.clone(), manifest: loaded.manifest.clone(), config, connector })
+        Ok(Connection {
+            name: conn.name.clone(),
+            manifest: loaded.manifest.clone(),
+            config,
+            connector: Arc::new(connector),
+            wedged: Arc::default(),
+        })
+    }
+
+    /// Whether the watchdog found this connector blocking a thread.
+    pub fn is_wedged(&self) -> bool {
+        self.wedged.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Run `operation`, cut at `timeout`, and decode its typed answer.
+    ///
+    /// Each operation runs as a task of its own, so a connector that blocks
+    /// its thread (which no in-process plugin may do) costs one worker
+    /// thread, not the cycle: the timeout still fires. The watchdog then
+    /// aborts the task; if it does not go away, the connector is blocking
+    /// and is marked wedged, and every later call fails at once instead of
+    /// losing another thread. That is the documented limit of native plugins.
     pub async fn call<T: DeserializeOwned>(&self, operation: Operation, timeout: Duration) -> Result<T, ConnectorError> {
         let name = operation.name();
-        let value = match tokio::time::timeout(timeout, ffi::remote::invoke(&self.connector, &operation)).await {
-            Ok(result) => result?,
+        if self.is_wedged() {
+            return Err(ConnectorError::new(
+                ErrorKind::Internal,
+                format!(
+                    "connector '{}' is wedged: an earlier operation blocked its thread; restart provisio after fixing or removing the connector",
+                    self.manifest.id
+                ),
+            )
+            .retryable(false));
+        }
+        let connector = self.connector.clone();
+        let task = tokio::spawn(async move { ffi::remote::invoke(&connector, &operation).await });
+        let abort = task.abort_handle();
+        let value = match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(join)) => {
+                return Err(ConnectorError::new(ErrorKind::Panic, format!("'{name}' failed in the host: {join}")).retryable(false));
+            }
             Err(_) => {
-                return Err(ConnectorError::new(
+                let mut err = ConnectorError::new(
                     ErrorKind::Timeout,
                     format!("'{name}' did not finish within {} s (the channel's timeout)", timeout.as_secs()),
-                ));
+                );
+                if self.watch(abort, name).await {
+                    err.detail.push_str(&format!(
+                        "; the watchdog found it blocking its thread, so connector '{}' is marked wedged",
+                        self.manifest.id
+                    ));
+                    err.retryable = false;
+                }
+                return Err(err);
             }
         };
         serde_json::from_value(value).map_err(|e| {
             ConnectorError::protocol(format!("connector '{}' answered '{name}' with an unexpected shape: {e}", self.manifest.id))
         })
+    }
+
+    /// The watchdog: abort a timed-out task; one that is still there after
+    /// the grace period is stuck in a poll, i.e. blocking its thread. Marks
+    /// the connector wedged (once, with an error in the log) and answers
+    /// whether it did.
+    async fn watch(&self, task: tokio::task::AbortHandle, operation: &'static str) -> bool {
+        task.abort();
+        let deadline = tokio::time::Instant::now() + WEDGE_GRACE;
+        while !task.is_finished() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if task.is_finished() {
+            return false;
+        }
+        if !self.wedged.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            tracing::error!(
+                connection = %self.name,
+                connector = %self.manifest.id,
+                "watchdog: '{operation}' is blocking a thread past its timeout; connector '{}' is marked wedged and gets no more operations in this run",
+                self.manifest.id
+            );
+        }
+        true
     }
 
     pub async fn test_connection(&self, timeout: Duration) -> Result<ConnectionReport, ConnectorError> {

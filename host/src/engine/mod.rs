@@ -353,6 +353,18 @@ impl Engine {
     }
 }
 
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // A wedged connector may still block a worker thread: do not wait
+        // for it on the way out.
+        let runtime = std::mem::replace(
+            &mut self.runtime,
+            tokio::runtime::Builder::new_current_thread().build().expect("an empty runtime"),
+        );
+        runtime.shutdown_background();
+    }
+}
+
 /// The fields recorded for a connection by `refresh-fields` (none when the
 /// store is absent or holds none).
 pub fn discovered_fields(store: Option<&StateStore>, connection: &str) -> Vec<AttributeSpec> {

@@ -211,7 +211,8 @@ pub async fn execute(
     // Retryable failures are retried within the channel's timeout; the
     // whole item (retries included) is cut there too (spec a.4.1).
     let attempts = super::retry::with_retries(timeout, || run(conn, &work, policy, create_only, timeout));
-    let result = match tokio::time::timeout(timeout, attempts).await {
+    // (plus the watchdog's grace, so a blocked call can still be diagnosed).
+    let result = match tokio::time::timeout(timeout + crate::connection::WEDGE_GRACE * 2, attempts).await {
         Ok(result) => result,
         Err(_) => Err(ConnectorError::new(
             ErrorKind::Timeout,
