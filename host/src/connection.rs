@@ -115,6 +115,7 @@ impl Connection {
             client,
             redactor: redactor.clone(),
             label: format!("{} ({})", conn.name, loaded.manifest.id),
+            limiter: conn.rate_limit.and_then(crate::runtime::limit::RateLimiter::per_second).map(Arc::new),
         };
         let connector = ffi::remote::open(loaded.root(), &loaded.manifest.id, &config, Arc::new(services))
             .map_err(|e| e.context(format!("connection '{}': opening connector '{}'", conn.name, loaded.manifest.id)))?;

@@ -140,6 +140,7 @@ pub struct ScenarioBuilder {
     max_threads: i64,
     deletion_guard: Option<bool>,
     engine: toml::Table,
+    connection: toml::Table,
     mapping: Vec<toml::Table>,
     env: Vec<(String, String)>,
     /// Replaces the channel's file source (e.g. an LDAP source).
@@ -165,6 +166,7 @@ impl ScenarioBuilder {
             max_threads: 4,
             deletion_guard: None,
             engine: toml::Table::new(),
+            connection: toml::Table::new(),
             mapping: vec![
                 mapping("userName", "uid"),
                 mapping("givenName", "givenName"),
@@ -244,6 +246,12 @@ impl ScenarioBuilder {
     /// An `[engine]` setting.
     pub fn engine(mut self, key: &str, value: impl Into<toml::Value>) -> Self {
         self.engine.insert(key.into(), value.into());
+        self
+    }
+
+    /// A key of the `[[connection]]` table (e.g. `rate_limit`).
+    pub fn connection(mut self, key: &str, value: impl Into<toml::Value>) -> Self {
+        self.connection.insert(key.into(), value.into());
         self
     }
 
@@ -348,6 +356,7 @@ impl Scenario {
         if let Some(a) = &b.remove_user_action {
             connection.insert("remove_user_action".into(), a.clone().into());
         }
+        connection.extend(b.connection.clone());
         connection.insert("channel".into(), toml::Value::Array(vec![toml::Value::Table(channel)]));
         let mut root = toml::Table::new();
         root.insert("engine".into(), toml::Value::Table(engine));

@@ -97,3 +97,20 @@ mapping = [ {{ field = "userName", attributes = ["uid"] }} ]
     assert_eq!(bad.users().len(), 2);
     assert_eq!(good.users().len(), 2);
 }
+
+#[test]
+fn a_connection_rate_limit_keeps_requests_under_it() {
+    let t = ScimPeer::shared().unique_tenant("rate");
+    let proxy = Proxy::start(&t.base_url);
+    let s = Scenario::scim(&proxy.url(), &t.token).max_threads(8).connection("rate_limit", 25.0).build();
+    let people: Vec<Person> = (0..40).map(|i| Person::new(&format!("r{i:02}"))).collect();
+    s.write_directory(&people, &[]);
+    let started = std::time::Instant::now();
+    s.sync_ok();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(t.users().len(), 40);
+    let requests = proxy.counts().total as f64;
+    // 25 a second: the first request goes at once, each further one 40 ms later.
+    assert!(elapsed >= (requests - 1.0) / 25.0, "{requests} requests in {elapsed:.2} s exceed 25/s");
+    assert!(requests >= 80.0, "a lookup and a create per user: {requests}");
+}

@@ -114,6 +114,11 @@ fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Pro
         return;
     };
     let m = &loaded.manifest;
+    if let Some(rate) = conn.rate_limit
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        p.error(format!("{at} › rate_limit"), format!("{rate} is not a rate; give requests per second, e.g. 10 or 0.5"));
+    }
     check_settings(conn, m, ctx.base, &at, p);
     check_options(conn, m, &at, p);
     check_tls(conn, &at, p);

@@ -142,6 +142,10 @@ pub struct ConnectionConfig {
     /// of every connector goes through the host's HTTP client).
     #[serde(default)]
     pub tls: TlsConfig,
+    /// At most this many requests a second to the target (all channels
+    /// together); unset: no limit.
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
     #[serde(default, rename = "channel")]
     pub channels: Vec<ChannelConfig>,
 }

@@ -12,6 +12,8 @@
 //! verification off for that policy's client ([`http_client`]). A transport
 //! error caused by a certificate says which of the two to set.
 
+pub mod limit;
+
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use provisio_core::error::{ConnectorError, ErrorKind};
@@ -62,6 +64,8 @@ pub struct Services {
     pub redactor: Redactor,
     /// `connection 'name' (connector)` for log lines.
     pub label: String,
+    /// The connection's request-rate limit, if it has one.
+    pub limiter: Option<std::sync::Arc<limit::RateLimiter>>,
 }
 
 impl HostServices for Services {
@@ -69,7 +73,11 @@ impl HostServices for Services {
         let client = self.client.clone();
         let redactor = self.redactor.clone();
         let label = self.label.clone();
+        let limiter = self.limiter.clone();
         async move {
+            if let Some(limiter) = &limiter {
+                limiter.acquire().await;
+            }
             let method = reqwest::Method::from_bytes(request.method.as_bytes())
                 .map_err(|_| ConnectorError::internal(format!("'{}' is not an HTTP method", request.method)))?;
             let url = redactor.redact(&request.url);
