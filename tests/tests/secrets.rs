@@ -468,3 +468,30 @@ fn the_pingid_key_and_token_never_leak() {
     };
     a.assert_clean(&[key(&e.key_b64()), key(&wrong_key), Secret::new("the PingID token", &e.token())]);
 }
+
+/// An LDAP channel bound as the reader: the bind password (given by
+/// reference) never leaks, with the right password and with a wrong one.
+#[test]
+fn the_ldap_bind_password_never_leaks() {
+    use provisio_e2e::slapd::{READER_DN, READER_PW, Slapd};
+    let people = people();
+    let persons: Vec<Person> = people.iter().map(|(p, _)| p.clone()).collect();
+    let slapd = Slapd::start_with(&provisio_e2e::scenario::directory_ldif(&persons, &[]));
+    let t = ScimPeer::shared().unique_tenant("secrets-ldap");
+    let mut a = Artifacts::default();
+    for (label, password, succeed) in [("ldap, right password", READER_PW, true), ("ldap, wrong password", "Wr0ng-bind-pw!", false)] {
+        let mut source = provisio_e2e::scenario::ScenarioBuilder::file_source();
+        source.remove("path");
+        source.insert("kind".into(), "ldap".into());
+        source.insert("url".into(), slapd.url().into());
+        source.insert("bind_dn".into(), READER_DN.into());
+        let mut pw = toml::Table::new();
+        pw.insert("env".into(), "PROVISIO_TEST_BIND_PASSWORD".into());
+        source.insert("bind_password".into(), toml::Value::Table(pw));
+        let s = Scenario::scim(&t.base_url, &t.token).source(source).env("PROVISIO_TEST_BIND_PASSWORD", password).build();
+        exercise(&s, label, &mut a, succeed);
+        a.files(label, s.dir(), INPUTS);
+    }
+    assert_eq!(t.users().len(), people.len(), "the right password provisioned the users");
+    a.assert_clean(&[Secret::new("the LDAP bind password", READER_PW), Secret::new("a wrong LDAP bind password", "Wr0ng-bind-pw!")]);
+}
