@@ -152,7 +152,13 @@ pub fn parse_http_date(value: &str) -> Option<u64> {
     let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
     let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
     let day: i64 = day;
-    if !(1..=31).contains(&day) || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) {
+    // Four-digit years only (RFC 9110): a huge year overflowed the day count.
+    if !(1..=9999).contains(&year)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&mi)
+        || !(0..=60).contains(&s)
+    {
         return None;
     }
     let days = days_from_civil(year, month, day);
@@ -254,6 +260,20 @@ mod tests {
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784_111_777));
         assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(0));
         assert_eq!(retry_after_ms("soon", now), None);
+    }
+
+    /// Found by the `scim_response` fuzz target
+    /// (fuzz/corpus/scim_response/crash-huge-year): a year of 19 digits
+    /// overflowed the day arithmetic (a panic with overflow checks, a wrapped
+    /// delay without).
+    #[test]
+    fn dates_with_years_beyond_four_digits_are_not_dates() {
+        assert_eq!(parse_http_date("Sunday, 06-Nov-1024819115206086200 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 9223372036854775807 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 -9223372036854775808"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 0000 08:49:37 GMT"), None);
+        assert_eq!(retry_after_ms("Sun, 06 Nov 10000 08:49:37 GMT", 0), None);
+        assert_eq!(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"), Some(253_402_300_799));
     }
 
     #[test]
