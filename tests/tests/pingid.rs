@@ -378,7 +378,8 @@ fn the_signing_key_never_reaches_output_or_the_audit_log() {
         seen.push_str(&stdout(&out));
         seen.push_str(&stderr(&out));
     }
-    s.reconfigure(|b| b.remove_user_action("Delete"));
+    // Everyone leaves: with the deletion guard off, so the deletes run.
+    s.reconfigure(|b| b.remove_user_action("Delete").deletion_guard(false));
     directory(&s, &[]);
     let out = s.run(&["-vvv", "sync", "--once"]);
     seen.push_str(&stdout(&out));
