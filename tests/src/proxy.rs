@@ -24,7 +24,6 @@
 //! runtime in a background thread, so tests stay synchronous, and stops on Drop.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -102,7 +101,23 @@ impl Response {
         self.body = body.into();
         self
     }
+
+    /// A fault that closes the connection without answering (a reset, as the
+    /// client sees it).
+    pub fn reset() -> Self {
+        Response::new(RESET)
+    }
+
+    /// A fault that waits `delay` and then forwards the request upstream, so
+    /// the target does the work after the client may have given up.
+    pub fn delayed(delay: std::time::Duration) -> Self {
+        Response::new(DELAYED).header("x-proxy-delay-ms", &delay.as_millis().to_string())
+    }
 }
+
+/// Marker statuses of [`Response::reset`] and [`Response::delayed`].
+const RESET: u16 = 1;
+const DELAYED: u16 = 2;
 
 /// The fault hook: `Some(response)` answers instead of the upstream.
 pub type Fault = dyn Fn(&Request) -> Option<Response> + Send + Sync;
@@ -375,7 +390,7 @@ async fn handle(
     state: Arc<State>,
     client: reqwest::Client,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -406,6 +421,10 @@ async fn handle(
         status: response.status,
         local,
     });
+    if response.status == RESET {
+        // Failing the service makes hyper drop the connection unanswered.
+        return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "test proxy: injected reset"));
+    }
     Ok(to_hyper(response))
 }
 
@@ -420,6 +439,11 @@ async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (
     }
     let fault = state.fault.read().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(r) = fault.and_then(|f| f(request)) {
+        if r.status == DELAYED {
+            let ms = r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            return (forward(state, client, request).await, true);
+        }
         return (r, true);
     }
     (forward(state, client, request).await, false)

@@ -138,6 +138,7 @@ pub struct ScenarioBuilder {
     remove_user_action: Option<String>,
     groups: bool,
     max_threads: i64,
+    timeout: i64,
     deletion_guard: Option<bool>,
     engine: toml::Table,
     connection: toml::Table,
@@ -164,6 +165,7 @@ impl ScenarioBuilder {
             remove_user_action: None,
             groups: false,
             max_threads: 4,
+            timeout: 20,
             deletion_guard: None,
             engine: toml::Table::new(),
             connection: toml::Table::new(),
@@ -261,6 +263,12 @@ impl ScenarioBuilder {
         self
     }
 
+    /// The channel's timeout in seconds (default 20).
+    pub fn timeout(mut self, seconds: i64) -> Self {
+        self.timeout = seconds;
+        self
+    }
+
     pub fn max_threads(mut self, n: i64) -> Self {
         self.max_threads = n;
         self
@@ -336,7 +344,7 @@ impl Scenario {
         let mut channel = toml::Table::new();
         channel.insert("name".into(), "people".into());
         channel.insert("max_threads".into(), b.max_threads.into());
-        channel.insert("timeout".into(), 20.into());
+        channel.insert("timeout".into(), b.timeout.into());
         channel.insert("groups".into(), b.groups.into());
         if let Some(enabled) = b.deletion_guard {
             let mut guard = toml::Table::new();

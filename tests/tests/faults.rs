@@ -1,8 +1,10 @@
 //! Target faults end to end: a fault-injecting proxy in front of
-//! scim2-server answers a share of the calls with 429 (Retry-After in
-//! seconds or as an HTTP date), 502 or 503, and the engine still converges
-//! to exactly the expected target state: no duplicate, no missing user, no
-//! wrong deprovision. A user still failing is dirty, listed with its error,
+//! scim2-server answers a fifth of the calls with 429 (Retry-After in
+//! seconds or as an HTTP date), 500, 502 or 503, resets the connection, or
+//! holds the request past the channel's timeout before the target does the
+//! work anyway; the engine still converges within a few cycles to exactly
+//! the expected target state: no duplicate, no missing user, no wrong
+//! deprovision. A user still failing is dirty, listed with its error,
 //! and retried on schedule.
 
 use provisio_e2e::proxy::{Proxy, Response};
@@ -10,6 +12,7 @@ use provisio_e2e::scenario::{Person, Scenario};
 use provisio_e2e::scim_peer::ScimPeer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A deterministic "random" stream for the fault hook.
 fn pseudo_random(counter: &AtomicU64) -> u64 {
@@ -56,17 +59,22 @@ fn with_a_fifth_of_calls_faulted_the_target_converges_exactly() {
             if req.path_only().ends_with("/ServiceProviderConfig") {
                 return None;
             }
-            match pseudo_random(&c) % 20 {
-                0 => Some(Response::scim_error(429, "slow down").header("Retry-After", "1")),
-                1 => Some(Response::scim_error(429, "slow down").header("Retry-After", &http_date_in(1))),
-                2 => Some(Response::scim_error(503, "unavailable")),
-                3 => Some(Response::scim_error(502, "bad gateway")),
+            match pseudo_random(&c) % 100 {
+                0..=2 => Some(Response::scim_error(429, "slow down").header("Retry-After", "1")),
+                3..=5 => Some(Response::scim_error(429, "slow down").header("Retry-After", &http_date_in(1))),
+                6..=8 => Some(Response::scim_error(500, "internal error")),
+                9..=11 => Some(Response::scim_error(502, "bad gateway")),
+                12..=14 => Some(Response::scim_error(503, "unavailable")),
+                15..=17 => Some(Response::reset()),
+                // Past the channel's timeout of 3 s: the client gives up,
+                // then the target does the work anyway.
+                18..=19 => Some(Response::delayed(Duration::from_millis(3500))),
                 _ => None,
             }
         })
         .start();
-    let s = Scenario::scim(&proxy.url(), &t.token).max_threads(8).build();
-    let people: Vec<Person> = (0..300).map(|i| Person::new(&format!("user{i:03}"))).collect();
+    let s = Scenario::scim(&proxy.url(), &t.token).max_threads(16).timeout(3).deletion_guard(false).build();
+    let people: Vec<Person> = (0..2000).map(|i| Person::new(&format!("user{i:04}"))).collect();
     s.write_directory(&people, &[]);
 
     let mut cycles = 0;
@@ -75,12 +83,15 @@ fn with_a_fifth_of_calls_faulted_the_target_converges_exactly() {
         let out = s.run(&["sync", "--once"]);
         let text = provisio_e2e::stdout(&out);
         let clean = out.status.success() && !text.contains("failed:");
-        if clean || cycles == 4 {
+        if clean || cycles == 6 {
             break;
         }
+        // Failed users wait for their next retry: the first comes at once,
+        // the second after a minute; ask for it now.
+        s.run(&["channels", "retry"]);
     }
     let local_faults = proxy.requests().iter().filter(|r| r.local).count();
-    assert!(local_faults > 50, "the proxy injected only {local_faults} faults");
+    assert!(local_faults > 400, "the proxy injected only {local_faults} faults");
 
     let users = t.users();
     let mut names: Vec<String> = users.iter().map(|u| u["userName"].as_str().unwrap().to_owned()).collect();
