@@ -180,8 +180,9 @@ fn threads(text: &str) -> String {
         .collect();
     shares.sort_by_key(|(tid, _)| *tid);
     match shares.split_first() {
+        Some(((_, main), [])) => format!("main thread {main:.1} % (no other thread sampled)"),
         Some(((_, main), others)) => {
-            let rest: f64 = others.iter().map(|(_, p)| p).sum();
+            let rest: f64 = others.iter().map(|(_, p)| p).sum::<f64>() + 0.0;
             format!("main thread {main:.1} %, {} other thread(s) {rest:.1} %", others.len())
         }
         None => "unknown".into(),
@@ -246,7 +247,10 @@ pub fn take(
             .filter_map(|l| tidy(l, true))
             .take(24)
             .collect();
-        if let Some(tid) = main_tid(&by_thread) {
+        // The main thread's own list, unless it is the whole profile already.
+        let main_share: f64 =
+            profile.threads.split(" %").next().and_then(|t| t.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0);
+        if let Some(tid) = main_tid(&by_thread).filter(|_| main_share < 99.0) {
             let tid = tid.to_string();
             let main = perf_report(&data, &["--children", "--sort", "symbol", "--percent-limit", "1", "--tid", &tid])?;
             profile.main_thread = rows(&main)
@@ -286,6 +290,7 @@ mod tests {
             threads("    74.51%    16712:provisio\n    12.86%    16714:provisio\n    12.63%    16715:provisio\n"),
             "main thread 74.5 %, 2 other thread(s) 25.5 %"
         );
+        assert_eq!(threads("   100.00%    16712:provisio\n"), "main thread 100.0 % (no other thread sampled)");
     }
 
     #[test]

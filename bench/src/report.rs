@@ -194,11 +194,11 @@ fn section(out: &mut String, s: &Section, level: &str) {
                 show(f.series.min()),
                 show(f.series.max()),
                 f.unit.clone(),
-                f.series.len().to_string(),
+                f.series.values.iter().map(|v| fmt(*v, d)).collect::<Vec<_>>().join("; "),
             ]
         })
         .collect();
-    table(out, &["figure", "median", "min", "max", "unit", "runs"], &rows);
+    table(out, &["figure", "median", "min", "max", "unit", "each run, in order"], &rows);
     for n in &s.notes {
         let _ = writeln!(out, "- {n}");
     }
@@ -325,7 +325,7 @@ mod tests {
         s.add("ceiling.rate", "users per second", "users/s", 0, 200.0);
         let r = Results { file: vec![s], findings: Some("# Findings\n\n## Why\ntext".into()), ..Results::default() };
         let text = render(&r, &[("ceiling", "sqlite".into())]);
-        assert!(text.contains("| users per second | 200 | 100 | 300 | users/s | 3 |"), "{text}");
+        assert!(text.contains("| users per second | 200 | 100 | 300 | users/s | 100; 300; 200 |"), "{text}");
         assert!(text.contains("| 200 users/s | not met"), "{text}");
         assert!(text.contains("sqlite"));
         assert!(text.contains("### Why\ntext"), "{text}");
