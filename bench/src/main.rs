@@ -17,6 +17,7 @@
 
 mod ctx;
 mod data;
+mod findings;
 mod ldap;
 mod massif;
 mod peers;
@@ -170,6 +171,11 @@ fn run(mut args: Args) -> Result<bool, String> {
         },
         versions: system::versions(&repo, &provisio),
         command: if args.quick { "scripts/bench --quick".into() } else { "scripts/bench".into() },
+        sizes: report::Sizes {
+            users: ctx.opts.users,
+            target_users: ctx.opts.target_users,
+            ldap_users: ctx.opts.ldap_users,
+        },
         ..Results::default()
     };
     let o = &ctx.opts;

@@ -21,6 +21,9 @@ use crate::process::run_measured;
 /// One profile.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Profile {
+    /// Its key in bench/findings.md: `ceiling`, `nochange`, `single`, `ldap-nochange`.
+    #[serde(default)]
+    pub key: String,
     pub title: String,
     /// The goal it explains.
     pub why: String,
@@ -44,6 +47,7 @@ const WRAPPERS: [&str; 6] = ["run_inner", "Engine::cycle", "cli::", "::main", "C
 impl Profile {
     fn new(title: &str, why: &str, command: String) -> Profile {
         Profile {
+            key: String::new(),
             title: title.to_owned(),
             why: why.to_owned(),
             command,
@@ -208,6 +212,7 @@ pub fn take(
         why,
         format!("perf record -F {freq} --call-graph dwarf -- provisio --config provisio.toml {}", args.join(" ")),
     );
+    profile.key = label.to_owned();
     let dir = config.parent().unwrap_or(&ctx.work);
     let data = dir.join(format!("{label}.perf.data"));
     let inner = ctx.provisio(Some(config), args);

@@ -30,6 +30,16 @@ pub struct Results {
     pub minutes: f64,
     pub findings: Option<String>,
     pub command: String,
+    #[serde(default)]
+    pub sizes: Sizes,
+}
+
+/// The data set sizes of the run.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+pub struct Sizes {
+    pub users: usize,
+    pub target_users: usize,
+    pub ldap_users: usize,
 }
 
 impl Results {
@@ -283,8 +293,14 @@ pub fn render(r: &Results, limits: &[(&'static str, String)]) -> String {
     }
     if let Some(f) = &r.findings {
         out.push_str("## Findings\n\n");
-        out.push_str("Written by hand in `bench/findings.md` from the profiles and figures of the runs; the figures above are this run's.\n\n");
-        let body = f.trim();
+        out.push_str(
+            "Written by hand in `bench/findings.md`; every number in it is filled in from this run's figures and profiles.\n\n",
+        );
+        let (filled, missing) = crate::findings::fill(f, r);
+        if !missing.is_empty() {
+            eprintln!("bench/findings.md: no value in this run for {}", missing.join(", "));
+        }
+        let body = filled.trim();
         // The file's own top-level title is dropped; its sections stay.
         let body = match body.strip_prefix("# ") {
             Some(rest) => rest.split_once('\n').map(|(_, b)| b.trim_start()).unwrap_or(""),

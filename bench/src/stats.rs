@@ -20,10 +20,6 @@ impl Series {
         self.values.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
     fn sorted(&self) -> Vec<f64> {
         let mut v = self.values.clone();
         v.sort_by(|a, b| a.total_cmp(b));
