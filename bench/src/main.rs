@@ -130,6 +130,7 @@ fn run(mut args: Args) -> Result<bool, String> {
         let text = std::fs::read_to_string(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
         let mut results: Results = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", from.display()))?;
         results.findings = std::fs::read_to_string(repo.join("bench/findings.md")).ok();
+        results.rerendered = Some(system::now_utc());
         let report = report::render(&results, &limits(&results));
         std::fs::write(&out, report).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         eprintln!("wrote {} from {}", out.display(), from.display());

@@ -32,6 +32,9 @@ pub struct Results {
     pub command: String,
     #[serde(default)]
     pub sizes: Sizes,
+    /// When the report was rendered again from the saved figures (`--from-results`).
+    #[serde(default)]
+    pub rerendered: Option<String>,
 }
 
 /// The data set sizes of the run.
@@ -229,6 +232,13 @@ pub fn render(r: &Results, limits: &[(&'static str, String)]) -> String {
          counters, or scim2-server's count of the requests it received), never from provisio's log.\n",
         r.command, r.started, r.minutes
     );
+    if let Some(when) = &r.rerendered {
+        let _ = writeln!(
+            out,
+            "Rendered again on {when} from that run's saved figures (`provisio-bench --from-results`), with the current \
+             `bench/findings.md`; no figure was measured again.\n"
+        );
+    }
     if !r.failures.is_empty() {
         let _ = writeln!(out, "**This run had failures; the figures of these scenarios are missing:**\n");
         for (what, e) in &r.failures {
