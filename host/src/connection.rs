@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::catalogue::Catalogue;
 use crate::config::check::parse_remove_action;
 use crate::config::{ConnectionConfig, secret};
 use crate::loader::LoadedConnector;
@@ -27,6 +28,8 @@ pub struct Connection {
     pub manifest: Manifest,
     pub config: ConnectorConfig,
     connector: Arc<FfiConnectorBox>,
+    /// Every attribute mappings of this connection may target.
+    catalogue: Catalogue,
     /// Set by the watchdog when an operation blocked its thread.
     wedged: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -124,6 +127,7 @@ impl Connection {
             manifest: loaded.manifest.clone(),
             config,
             connector: Arc::new(connector),
+            catalogue: Catalogue::new(conn, &loaded.manifest, discovered),
             wedged: Arc::default(),
         })
     }
@@ -209,15 +213,9 @@ impl Connection {
         self.call(Operation::TestConnection, timeout).await
     }
 
-    /// Every attribute mappings of this connection may target: the manifest's
-    /// and the extra ones it was opened with.
-    pub fn catalogue(&self) -> crate::config::catalogue::Catalogue {
-        let mut attributes = self.manifest.attributes.clone();
-        for extra in &self.config.extra_attributes {
-            if !attributes.iter().any(|a| a.code == extra.code) {
-                attributes.push(extra.clone());
-            }
-        }
-        crate::config::catalogue::Catalogue { attributes }
+    /// Every attribute mappings of this connection may target: the same
+    /// catalogue `config check` judges them by.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 }

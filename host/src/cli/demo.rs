@@ -146,17 +146,7 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
+    crate::engine::write_private(path, text.as_bytes())
         .map_err(|e| CliError::User(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -164,7 +164,7 @@ impl ChannelRun<'_> {
                 (delta.users, delta.groups)
             }
         };
-        let mapping = compile_mapping(self.channel, &self.conn.catalogue())?;
+        let mapping = compile_mapping(self.channel, self.conn.catalogue())?;
         let ctx = MappingContext {
             mapping: &mapping,
             create_only: mapping.create_only_fields(),

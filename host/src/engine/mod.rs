@@ -401,7 +401,8 @@ fn validate_discovered(schema: &DiscoveredSchema, manifest: &provisio_core::Mani
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Write `bytes` to `path`, readable by its owner only (mode 0600 on Unix).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
