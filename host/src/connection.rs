@@ -146,6 +146,15 @@ impl Connection {
     /// and is marked wedged, and every later call fails at once instead of
     /// losing another thread. That is the documented limit of native plugins.
     pub async fn call<T: DeserializeOwned>(&self, operation: Operation, timeout: Duration) -> Result<T, ConnectorError> {
+        // Timed for the service's metrics (a no-op when no service runs).
+        let name = operation.name();
+        let started = std::time::Instant::now();
+        let result = self.call_untimed(operation, timeout).await;
+        crate::service::metrics::observe_call(&self.name, name, started.elapsed(), result.is_ok());
+        result
+    }
+
+    async fn call_untimed<T: DeserializeOwned>(&self, operation: Operation, timeout: Duration) -> Result<T, ConnectorError> {
         let name = operation.name();
         if self.is_wedged() {
             return Err(ConnectorError::new(

@@ -12,7 +12,8 @@
 //! | [`connection`] | an opened connector with typed operations and timeouts |
 //! | [`engine`] | cycles: source, mapping, decisions, execution, state and audit |
 //! | [`cli`] | the command line (clap), tables and JSON output |
-//! | [`logging`] | stderr log output |
+//! | [`logging`] | stderr log output: text, or JSON lines |
+//! | [`service`] | a long-running `sync`'s HTTP listener: health, metrics, status page |
 //!
 //! The engine's pure parts live in their own crates: `provisio-source`
 //! (file source, LDAP filters), `provisio-mapping` (attribute mapping),
@@ -28,3 +29,4 @@ pub mod loader;
 pub mod logging;
 pub mod redact;
 pub mod runtime;
+pub mod service;

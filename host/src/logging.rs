@@ -1,4 +1,6 @@
-//! Log output: human-readable lines on stderr, quiet by default.
+//! Log output on stderr: human-readable lines (quiet by default), or, with
+//! `--log-format json` / `PROVISIO_LOG_FORMAT=json`, one JSON object per
+//! line for a log pipeline.
 //!
 //! The level comes from `-v` (info, debug, trace) or, when set, from
 //! `PROVISIO_LOG` in `tracing` filter syntax (e.g. `provisio_host=debug`).
@@ -7,17 +9,59 @@
 //! as warnings under the target `provisio::workflow`. Without `-v` they are
 //! kept off the console, because the summary printed after every cycle lists
 //! them; with `-v`, or `PROVISIO_LOG=provisio::workflow=warn`, they appear.
+//!
+//! In JSON mode the default level is `info` (workflow warnings included),
+//! and what `provisio sync` would print on stderr as plain lines (the
+//! listener's address, "next cycle in", stops, configuration warnings) and
+//! each channel's cycle summary become events too ([`notice`],
+//! [`cycle_report`]), so stderr holds nothing but JSON lines. Every event
+//! carries text that was redacted before it was logged (connector and
+//! target text goes through the redactor), as in text mode.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbose: u8) {
-    let default = match verbose {
-        0 => "warn,provisio::workflow=error",
-        1 => "info",
-        2 => "debug",
+use crate::engine::cycle::ChannelReport;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Whether logs are JSON lines.
+pub fn is_json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+pub fn init(verbose: u8, format: LogFormat) {
+    let json = format == LogFormat::Json;
+    JSON.store(json, Ordering::Relaxed);
+    let default = match (verbose, json) {
+        (0, false) => "warn,provisio::workflow=error",
+        (0, true) | (1, _) => "info",
+        (2, _) => "debug",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("PROVISIO_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(true)
+            .try_init();
+        return;
+    }
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -25,4 +69,77 @@ pub fn init(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// A line for the operator: printed on stderr as it is, or logged as an
+/// `info` event in JSON mode.
+pub fn notice(message: &str) {
+    if is_json() {
+        tracing::info!(target: "provisio", "{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// Like [`notice`], for a warning (a `warn` event in JSON mode).
+pub fn notice_warning(message: &str) {
+    if is_json() {
+        tracing::warn!(target: "provisio", "{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// Like [`notice`], for an error (an `error` event in JSON mode).
+pub fn notice_error(message: &str) {
+    if is_json() {
+        tracing::error!(target: "provisio", "{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// One event per channel of a finished cycle, with its counts as fields
+/// (JSON mode's stand-in for the summary table).
+pub fn cycle_report(reports: &[ChannelReport]) {
+    for r in reports {
+        let s = &r.summary;
+        if let Some(q) = &r.quarantined {
+            tracing::warn!(target: "provisio::cycle", connection = %r.connection, channel = %r.channel, quarantined = true, "{q}");
+            continue;
+        }
+        let message = match &s.error {
+            Some(e) => format!("cycle failed: {e}"),
+            None => "cycle finished".to_owned(),
+        };
+        macro_rules! event {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "provisio::cycle",
+                    $level,
+                    connection = %r.connection,
+                    channel = %r.channel,
+                    created = s.created,
+                    linked = s.linked,
+                    updated = s.updated,
+                    disabled = s.disabled,
+                    enabled = s.enabled,
+                    deleted = s.deleted,
+                    skipped = s.skipped,
+                    failed = s.failed,
+                    duration_ms = s.duration_ms,
+                    "{message}"
+                )
+            };
+        }
+        if s.error.is_some() {
+            event!(tracing::Level::ERROR);
+        } else {
+            event!(tracing::Level::INFO);
+        }
+        // Per-user warnings and the deletion guard were logged as they happened.
+        for w in r.warnings.iter().filter(|w| !w.starts_with("user ") && !w.starts_with("deletion guard:")) {
+            tracing::warn!(target: "provisio::cycle", connection = %r.connection, channel = %r.channel, "{w}");
+        }
+    }
 }

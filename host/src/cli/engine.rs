@@ -107,7 +107,10 @@ fn open_store(engine: &Engine) -> Result<StateStore, CliError> {
 /// Print problems; fail on errors.
 fn report_problems(problems: &[Problem]) -> Result<(), CliError> {
     for p in problems {
-        eprintln!("{p}");
+        match p.severity {
+            Severity::Error => crate::logging::notice_error(&p.to_string()),
+            Severity::Warning => crate::logging::notice_warning(&p.to_string()),
+        }
     }
     let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
     if errors > 0 {
@@ -276,26 +279,42 @@ fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelRepor
     Ok(engine.cycle(&store, &audit, options))
 }
 
-pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>) -> Result<(), CliError> {
+pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>, listen: Option<&str>) -> Result<(), CliError> {
+    use crate::logging::notice;
     let engine = engine(global)?;
     engine.stop_on_signals();
     let options = CycleOptions { channel, progress: std::io::stderr().is_terminal(), ..CycleOptions::default() };
     let frequency = Duration::from_secs(engine.config.engine.synchronization_frequency);
+    // A long-running sync serves health, metrics and the status page when
+    // asked to (`--listen` or `[engine.service]`); dropping it stops it.
+    let service = if once {
+        None
+    } else {
+        crate::service::Service::start(&engine.config, &engine.redactor, listen).map_err(CliError::User)?
+    };
     loop {
         let reports = run_cycle(&engine, &options)?;
-        print_summary(&reports);
+        if let Some(service) = &service {
+            let next = (!once && !shutdown::requested()).then(|| std::time::SystemTime::now() + frequency);
+            service.record_cycle(&reports, next);
+        }
+        if crate::logging::is_json() {
+            crate::logging::cycle_report(&reports);
+        } else {
+            print_summary(&reports);
+        }
         if shutdown::requested() {
-            eprintln!("provisio: stopped cleanly; the state is saved");
+            notice("provisio: stopped cleanly; the state is saved");
             return Ok(());
         }
         if once {
             return if cycle_failed(&reports) { Err(CliError::User("a channel's cycle failed (see above)".into())) } else { Ok(()) };
         }
-        eprintln!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs());
+        notice(&format!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs()));
         let wake = std::time::Instant::now() + frequency;
         while std::time::Instant::now() < wake {
             if shutdown::requested() {
-                eprintln!("provisio: stopped cleanly between cycles");
+                notice("provisio: stopped cleanly between cycles");
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -458,7 +477,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                     }
                 }
             }
-            sync(global, true, channel.clone())
+            sync(global, true, channel.clone(), None)
         }
     }
 }

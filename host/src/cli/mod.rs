@@ -45,6 +45,11 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// Log lines on stderr as text, or as one JSON object per line (for a
+    /// log pipeline; `sync` then logs its summaries as events too).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text", global = true, env = "PROVISIO_LOG_FORMAT")]
+    pub log_format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +72,12 @@ pub enum Command {
         /// Only this channel (`channel` or `connection/channel`).
         #[arg(long)]
         channel: Option<String>,
+        /// Serve /health/live, /health/ready, /metrics and the status page
+        /// on ADDR (e.g. 127.0.0.1:9464) while cycles run; overrides
+        /// `[engine.service] listen`. Loopback addresses only, unless the
+        /// configuration sets `allow_non_loopback = true`.
+        #[arg(long, value_name = "ADDR", conflicts_with = "once")]
+        listen: Option<String>,
     },
     /// Dry run: what each user would get and why. Writes nothing to the
     /// target or the state.
@@ -130,7 +141,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Connectors(cmd) => connectors::run(&cli.global, cmd),
         Command::Config(cmd) => engine::config(&cli.global, cmd),
         Command::Connections(cmd) => engine::connections(&cli.global, cmd),
-        Command::Sync { once, channel } => engine::sync(&cli.global, *once, channel.clone()),
+        Command::Sync { once, channel, listen } => engine::sync(&cli.global, *once, channel.clone(), listen.as_deref()),
         Command::Plan { channel, json } => engine::plan(&cli.global, channel.clone(), *json),
         Command::Provision { user } => engine::provision(&cli.global, user),
         Command::Channels(cmd) => engine::channels(&cli.global, cmd),
@@ -211,7 +222,7 @@ pub fn load_connectors(global: &GlobalArgs) -> Result<LoadReport, CliError> {
     let paths: Vec<PathBuf> = dirs.iter().map(|d| d.path.clone()).collect();
     let report = loader::load_dirs(&paths);
     for rejected in &report.rejected {
-        eprintln!("refused {rejected}");
+        crate::logging::notice_warning(&format!("refused {rejected}"));
     }
     Ok(report)
 }

@@ -71,6 +71,18 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
     if config.engine.synchronization_frequency == 0 {
         p.error("engine.synchronization_frequency", "must be at least 1 second");
     }
+    if let Some(service) = &config.engine.service {
+        match crate::service::listen_address(&service.listen, service.allow_non_loopback, "engine.service.listen") {
+            Err(e) => p.error("engine.service.listen", e),
+            Ok(addr) if !addr.ip().is_loopback() => p.warning(
+                "engine.service.listen",
+                format!(
+                    "{addr} is reachable from other machines and the endpoints have no authentication: anyone who reaches it reads channel names, user identifiers and errors; keep it behind a firewall or a proxy that authenticates"
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
     if config.connections.is_empty() {
         p.warning("connection", "no connection is configured; nothing will be provisioned");
     }

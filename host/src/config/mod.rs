@@ -81,6 +81,23 @@ pub struct EngineConfig {
     /// failing probe doubles it, up to an hour.
     #[serde(default = "default_quarantine_interval")]
     pub quarantine_interval: u64,
+    /// `[engine.service]`: the HTTP listener of a long-running `provisio
+    /// sync` (health, metrics, status page); none when absent.
+    #[serde(default)]
+    pub service: Option<ServiceConfig>,
+}
+
+/// `[engine.service]`: where a long-running `provisio sync` serves its
+/// health endpoints, metrics and status page (see `crate::service`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// An IP address and port, e.g. `127.0.0.1:9464` (port 0: any free one).
+    pub listen: String,
+    /// Accept a non-loopback `listen` address. The endpoints have no
+    /// authentication, so this is off unless set.
+    #[serde(default)]
+    pub allow_non_loopback: bool,
 }
 
 fn default_quarantine_after() -> u32 {
@@ -109,6 +126,7 @@ impl Default for EngineConfig {
             audit_log: default_audit(),
             quarantine_after: default_quarantine_after(),
             quarantine_interval: default_quarantine_interval(),
+            service: None,
         }
     }
 }

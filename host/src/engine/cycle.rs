@@ -49,6 +49,9 @@ pub struct ChannelReport {
     pub plan: Vec<PlanRow>,
     /// Set when the channel sat this cycle out in quarantine.
     pub quarantined: Option<String>,
+    /// Failed user operations by kind (`create`, `update`, `enable`,
+    /// `disable`, `delete`), for the service's metrics.
+    pub failed_by_kind: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// One row of `provisio plan`.
@@ -393,6 +396,14 @@ impl ChannelRun<'_> {
             }
             Event::Failed(e) => {
                 s.failed += 1;
+                let kind = match o.work.decision {
+                    Decision::Update => "update",
+                    Decision::Enable => "enable",
+                    Decision::Deprovision(provisio_core::manifest::RemoveUserAction::Disable) => "disable",
+                    Decision::Deprovision(provisio_core::manifest::RemoveUserAction::Delete) => "delete",
+                    _ => "create",
+                };
+                *report.failed_by_kind.entry(kind).or_default() += 1;
                 let message = self.redactor.redact(&e.to_string());
                 tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, user = %o.work.unique_id, "{message}");
                 report.failures.push((o.work.unique_id.clone(), message));

@@ -40,7 +40,9 @@ pub fn install(runtime: &tokio::runtime::Runtime) {
             let _ = tokio::signal::ctrl_c().await;
         }
         tracing::warn!("stop requested: finishing the operations in flight, then exiting");
-        eprintln!("provisio: stop requested; finishing the operations in flight");
+        if !crate::logging::is_json() {
+            eprintln!("provisio: stop requested; finishing the operations in flight");
+        }
         request();
     });
 }
