@@ -72,7 +72,7 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
         p.error("engine.synchronization_frequency", "must be at least 1 second");
     }
     if let Some(service) = &config.engine.service {
-        match crate::service::listen_address(&service.listen, service.allow_non_loopback, "engine.service.listen") {
+        match crate::service::listen_address(&service.listen, service.allow_non_loopback) {
             Err(e) => p.error("engine.service.listen", e),
             Ok(addr) if !addr.ip().is_loopback() => p.warning(
                 "engine.service.listen",

@@ -44,15 +44,15 @@ use crate::engine::cycle::ChannelReport;
 use crate::redact::Redactor;
 use metrics::Metrics;
 
-/// Parse and check a listen address; `key` names where it came from
-/// (`--listen` or `engine.service.listen`) in the error.
-pub fn listen_address(text: &str, allow_non_loopback: bool, key: &str) -> Result<SocketAddr, String> {
+/// Parse and check a listen address (`--listen` or `engine.service.listen`;
+/// the caller names which in front of the error).
+pub fn listen_address(text: &str, allow_non_loopback: bool) -> Result<SocketAddr, String> {
     let addr: SocketAddr = text.trim().parse().map_err(|_| {
-        format!("{key}: '{text}' is not an IP address and port; write e.g. 127.0.0.1:9464 (or [::1]:9464; port 0 picks a free one)")
+        format!("'{text}' is not an IP address and port; write e.g. 127.0.0.1:9464 (or [::1]:9464; port 0 picks a free one)")
     })?;
     if !addr.ip().is_loopback() && !allow_non_loopback {
         return Err(format!(
-            "{key}: {addr} is not a loopback address, and the health, metrics and status endpoints have no authentication; \
+            "{addr} is not a loopback address, and the health, metrics and status endpoints have no authentication; \
              listen on 127.0.0.1 (and put an authenticating proxy in front), or set allow_non_loopback = true in [engine.service] \
              to serve {addr} anyway"
         ));
@@ -133,7 +133,7 @@ impl Service {
             (None, Some(s)) => (s.listen.clone(), "engine.service.listen"),
             (None, None) => return Ok(None),
         };
-        let addr = listen_address(&text, allow, key)?;
+        let addr = listen_address(&text, allow).map_err(|e| format!("{key}: {e}"))?;
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| format!("{key}: cannot listen on {addr}: {e}; pick a free port (or stop what holds it)"))?;
         listener.set_nonblocking(true).map_err(|e| format!("{key}: {addr}: {e}"))?;
@@ -289,12 +289,12 @@ mod tests {
 
     #[test]
     fn loopback_addresses_are_accepted_others_need_the_key() {
-        assert_eq!(listen_address("127.0.0.1:9464", false, "k").unwrap().port(), 9464);
-        assert!(listen_address("[::1]:0", false, "k").is_ok());
-        let e = listen_address("0.0.0.0:9464", false, "engine.service.listen").unwrap_err();
-        assert!(e.contains("engine.service.listen") && e.contains("allow_non_loopback = true"), "{e}");
-        assert!(listen_address("0.0.0.0:9464", true, "k").is_ok());
-        let e = listen_address("localhost:9464", false, "--listen").unwrap_err();
-        assert!(e.starts_with("--listen: 'localhost:9464' is not an IP address and port"), "{e}");
+        assert_eq!(listen_address("127.0.0.1:9464", false).unwrap().port(), 9464);
+        assert!(listen_address("[::1]:0", false).is_ok());
+        let e = listen_address("0.0.0.0:9464", false).unwrap_err();
+        assert!(e.contains("not a loopback address") && e.contains("allow_non_loopback = true in [engine.service]"), "{e}");
+        assert!(listen_address("0.0.0.0:9464", true).is_ok());
+        let e = listen_address("localhost:9464", false).unwrap_err();
+        assert!(e.starts_with("'localhost:9464' is not an IP address and port"), "{e}");
     }
 }

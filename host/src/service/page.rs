@@ -158,11 +158,13 @@ fn channel_section(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String)
                 Some(s) => {
                     let counts = [s.created, s.linked, s.updated, s.disabled, s.enabled, s.deleted, s.skipped, s.failed];
                     let cells: String = counts.iter().map(|n| format!("<td class=\"n\">{n}</td>")).collect();
-                    format!(
-                        "<td>{:.2} s</td>{cells}<td>{}</td>",
-                        s.duration_ms as f64 / 1000.0,
-                        r(s.error.as_deref().unwrap_or(""))
-                    )
+                    // The stored summary may lack the duration: then the
+                    // whole seconds between start and finish.
+                    let duration = match (s.duration_ms, c.finished_at) {
+                        (0, Some(end)) => format!("{} s", end - c.started_at),
+                        (ms, _) => format!("{:.2} s", ms as f64 / 1000.0),
+                    };
+                    format!("<td>{duration}</td>{cells}<td>{}</td>", r(s.error.as_deref().unwrap_or("")))
                 }
                 None => "<td colspan=\"10\" class=\"warn\">running, or the run stopped before finishing it</td>".into(),
             };
