@@ -102,7 +102,11 @@ impl Service {
             if let Some(status) = service.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("provisio sync exited ({status}) before listening:\n{}", service.lines().join("\n"));
             }
-            assert!(Instant::now() < deadline, "provisio sync never said where it listens:\n{}", service.lines().join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "provisio sync never said where it listens:\n{}",
+                service.lines().join("\n")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -176,7 +180,9 @@ fn metric(text: &str, series: &str) -> Option<f64> {
 fn ops(text: &str, kind: &str, outcome: &str) -> Option<f64> {
     metric(
         text,
-        &format!("provisio_operations_total{{connection=\"target\",channel=\"people\",kind=\"{kind}\",outcome=\"{outcome}\"}}"),
+        &format!(
+            "provisio_operations_total{{connection=\"target\",channel=\"people\",kind=\"{kind}\",outcome=\"{outcome}\"}}"
+        ),
     )
 }
 
@@ -409,7 +415,11 @@ fn the_status_page_in_headless_chromium_shows_the_known_cycle_with_its_counts() 
     let channels = table_rows(&dom, "id=\"channels\"");
     assert_eq!(channels.len(), 1, "{dom}");
     let row = &channels[0];
-    assert_eq!(&row[..6], ["target", "people", "ok", "3", "0", "0"], "connection, channel, status, users, dirty, held: {dom}");
+    assert_eq!(
+        &row[..6],
+        ["target", "people", "ok", "3", "0", "0"],
+        "connection, channel, status, users, dirty, held: {dom}"
+    );
 
     // The known cycle: 3 created, nothing else, no error.
     let cycles = table_rows(&dom, "data-channel=\"target/people\"");
@@ -429,7 +439,10 @@ fn a_non_loopback_address_is_refused_naming_the_key() {
     let out = s.run(&["sync", "--listen", "0.0.0.0:9464"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("--listen: 0.0.0.0:9464 is not a loopback address") && err.contains("allow_non_loopback = true"), "{err}");
+    assert!(
+        err.contains("--listen: 0.0.0.0:9464 is not a loopback address") && err.contains("allow_non_loopback = true"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 
     let out = s.run(&["sync", "--listen", "localhost:9464"]);
@@ -472,7 +485,63 @@ fn the_example_service_configuration_passes_config_check() {
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!text.contains("error") && !text.contains("warning"), "{text}");
     let unit = std::fs::read_to_string(root.join("examples/provisio.service")).expect("examples/provisio.service");
-    for line in ["ExecStart=/usr/local/bin/provisio --config /etc/provisio/provisio.toml sync", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/provisio", "Restart=on-failure", "User=provisio"] {
+    for line in [
+        "ExecStart=/usr/local/bin/provisio --config /etc/provisio/provisio.toml sync",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/provisio",
+        "Restart=on-failure",
+        "User=provisio",
+    ] {
         assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
     }
+}
+
+#[test]
+fn dirty_records_and_held_deprovisions_show_in_the_metrics_and_on_the_page() {
+    use provisio_e2e::proxy::{Proxy, Response};
+    let sandbox = Sandbox::start(TOKEN);
+    // The target refuses one user, with an error text that must be escaped.
+    let proxy = Proxy::builder(&sandbox.base_url())
+        .fault(|r| {
+            let refused = r.method == "POST" && r.json().is_some_and(|b| b["userName"] == "mallory");
+            refused.then(|| Response::scim_error(400, "<b>mallory</b> & \"friends\" are not welcome"))
+        })
+        .start();
+    let s = Scenario::scim(&proxy.url(), TOKEN).engine("synchronization_frequency", 1).build();
+    let mut everyone = people();
+    everyone.push(Person::new("mallory"));
+    s.write_directory(&everyone, &[]);
+    let mut service = Service::start(&s, &[]);
+
+    let text = service.wait_for("/metrics", "the first cycle", |_, text| {
+        metric(text, &format!("provisio_dirty_records{CHANNEL}")) == Some(1.0)
+    });
+    assert_eq!(ops(&text, "create", "success"), Some(3.0), "{text}");
+    assert!(ops(&text, "create", "failure").is_some_and(|n| n >= 1.0), "{text}");
+    // A failed user is not a channel-stopping error: still ready.
+    assert_eq!(service.get("/health/ready").0, 200);
+    let (_, _, page) = service.get("/");
+    assert!(page.contains("Dirty records (1)"), "{page}");
+    assert!(page.contains("<td>mallory</td>"), "{page}");
+    assert!(page.contains("&lt;b&gt;mallory&lt;/b&gt; &amp; &quot;friends&quot;"), "the error must be escaped: {page}");
+    assert!(!page.contains("<b>mallory</b>"), "{page}");
+
+    // Everyone leaves the directory: the deletion guard holds the deprovisions.
+    s.write_directory(&[], &[]);
+    let text = service.wait_for("/metrics", "held deprovisions", |_, text| {
+        metric(text, &format!("provisio_held_deprovisions{CHANNEL}")).is_some_and(|n| n > 0.0)
+    });
+    assert_eq!(metric(&text, &format!("provisio_held_deprovisions{CHANNEL}")), Some(3.0), "{text}");
+    assert_eq!(ops(&text, "disable", "success"), Some(0.0), "nothing was deprovisioned: {text}");
+    let (_, _, page) = service.get("/");
+    assert!(page.contains("Held deprovisions (3)"), "{page}");
+    assert!(page.contains("provisio channels approve --channel target/people"), "{page}");
+    for user in ["ada", "grace", "linus"] {
+        assert!(page.contains(&format!("<tr><td>{user}</td><td>Disable</td>")), "{user}: {page}");
+    }
+    assert_eq!(sandbox.user_names(), ["ada", "grace", "linus"]);
+
+    assert!(service.terminate());
+    assert_json_logs_without_secret(&service.lines());
 }

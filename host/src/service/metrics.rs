@@ -136,7 +136,12 @@ impl Metrics {
         let r = &mut m.registry;
         r.register("cycles", "Channel cycles run, by result (success, failure, quarantined)", m.cycles.clone());
         r.register("operations", "User and group operations, by kind and outcome", m.operations.clone());
-        r.register_with_unit("cycle_duration", "Duration of each channel cycle", Unit::Seconds, m.cycle_duration.clone());
+        r.register_with_unit(
+            "cycle_duration",
+            "Duration of each channel cycle",
+            Unit::Seconds,
+            m.cycle_duration.clone(),
+        );
         r.register_with_unit(
             "operation_duration",
             "Duration of each connector call (retries within the call included)",
@@ -148,7 +153,11 @@ impl Metrics {
         r.register("held_deprovisions", "Deprovisions held by the deletion guard until approved", m.held.clone());
         r.register("channel_quarantined", "1 while the channel is quarantined", m.quarantined.clone());
         r.register("quarantined_channels", "Channels in quarantine", m.quarantined_total.clone());
-        r.register("lease_state", "1 for this node's lease state (standalone: one node, no shared lease)", m.lease.clone());
+        r.register(
+            "lease_state",
+            "1 for this node's lease state (standalone: one node, no shared lease)",
+            m.lease.clone(),
+        );
         r.register("ready", "1 when /health/ready answers 200", m.ready.clone());
         m.lease.get_or_create(&LeaseLabels { state: "standalone" }).set(1);
         m
@@ -166,7 +175,11 @@ impl Metrics {
                 "success"
             };
             for res in ["success", "failure", "quarantined"] {
-                let c = self.cycles.get_or_create(&CycleLabels { connection: connection.clone(), channel: channel.clone(), result: res });
+                let c = self.cycles.get_or_create(&CycleLabels {
+                    connection: connection.clone(),
+                    channel: channel.clone(),
+                    result: res,
+                });
                 if res == result {
                     c.inc();
                 }
@@ -204,7 +217,11 @@ impl Metrics {
 
     /// One connector call's duration.
     pub fn observe_call(&self, connection: &str, operation: &'static str, elapsed: Duration, ok: bool) {
-        let labels = CallLabels { connection: connection.to_owned(), operation, outcome: if ok { "success" } else { "failure" } };
+        let labels = CallLabels {
+            connection: connection.to_owned(),
+            operation,
+            outcome: if ok { "success" } else { "failure" },
+        };
         self.call_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
     }
 
@@ -276,17 +293,33 @@ mod tests {
         m.observe_call("hr", "create_user", Duration::from_millis(20), true);
         let text = m.encode(&StoreView::default(), true).unwrap();
         let ops = |kind: &str, outcome: &str| {
-            value(&text, &format!("provisio_operations_total{{connection=\"hr\",channel=\"people\",kind=\"{kind}\",outcome=\"{outcome}\"}}"))
+            value(
+                &text,
+                &format!(
+                    "provisio_operations_total{{connection=\"hr\",channel=\"people\",kind=\"{kind}\",outcome=\"{outcome}\"}}"
+                ),
+            )
         };
         assert_eq!(ops("create", "success"), Some(3.0), "{text}");
         assert_eq!(ops("update", "failure"), Some(2.0), "{text}");
         assert_eq!(ops("delete", "success"), Some(0.0), "{text}");
-        assert_eq!(value(&text, "provisio_cycles_total{connection=\"hr\",channel=\"people\",result=\"success\"}"), Some(1.0), "{text}");
-        assert_eq!(value(&text, "provisio_cycle_duration_seconds_count{connection=\"hr\",channel=\"people\"}"), Some(1.0), "{text}");
+        assert_eq!(
+            value(&text, "provisio_cycles_total{connection=\"hr\",channel=\"people\",result=\"success\"}"),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            value(&text, "provisio_cycle_duration_seconds_count{connection=\"hr\",channel=\"people\"}"),
+            Some(1.0),
+            "{text}"
+        );
         assert_eq!(value(&text, "provisio_lease_state{state=\"standalone\"}"), Some(1.0), "{text}");
         assert_eq!(value(&text, "provisio_ready"), Some(1.0), "{text}");
         assert_eq!(
-            value(&text, "provisio_operation_duration_seconds_count{connection=\"hr\",operation=\"create_user\",outcome=\"success\"}"),
+            value(
+                &text,
+                "provisio_operation_duration_seconds_count{connection=\"hr\",operation=\"create_user\",outcome=\"success\"}"
+            ),
             Some(1.0),
             "{text}"
         );

@@ -48,7 +48,9 @@ use metrics::Metrics;
 /// the caller names which in front of the error).
 pub fn listen_address(text: &str, allow_non_loopback: bool) -> Result<SocketAddr, String> {
     let addr: SocketAddr = text.trim().parse().map_err(|_| {
-        format!("'{text}' is not an IP address and port; write e.g. 127.0.0.1:9464 (or [::1]:9464; port 0 picks a free one)")
+        format!(
+            "'{text}' is not an IP address and port; write e.g. 127.0.0.1:9464 (or [::1]:9464; port 0 picks a free one)"
+        )
     })?;
     if !addr.ip().is_loopback() && !allow_non_loopback {
         return Err(format!(
@@ -271,11 +273,7 @@ async fn scrape(State(shared): State<Arc<Shared>>) -> Response {
 async fn status_page(State(shared): State<Arc<Shared>>) -> Response {
     let view = view::read(&shared.config, true);
     let html = page::render(&shared, &view);
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
-        html,
-    )
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
         .into_response()
 }
 
@@ -292,7 +290,10 @@ mod tests {
         assert_eq!(listen_address("127.0.0.1:9464", false).unwrap().port(), 9464);
         assert!(listen_address("[::1]:0", false).is_ok());
         let e = listen_address("0.0.0.0:9464", false).unwrap_err();
-        assert!(e.contains("not a loopback address") && e.contains("allow_non_loopback = true in [engine.service]"), "{e}");
+        assert!(
+            e.contains("not a loopback address") && e.contains("allow_non_loopback = true in [engine.service]"),
+            "{e}"
+        );
         assert!(listen_address("0.0.0.0:9464", true).is_ok());
         let e = listen_address("localhost:9464", false).unwrap_err();
         assert!(e.starts_with("'localhost:9464' is not an IP address and port"), "{e}");

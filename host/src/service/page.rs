@@ -69,9 +69,9 @@ pub(crate) fn render(shared: &Shared, view: &StoreView) -> String {
         Ok(()) => "<span class=\"ok\" id=\"ready\">ready</span>".to_owned(),
         Err((reason, _)) => format!("<span class=\"bad\" id=\"ready\">not ready</span>: {}", r(&reason)),
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p>Node: <b>standalone</b> · {ready} · started {} · a cycle every {} s · {finished} cycle(s) finished{}{} · page generated {} (reloads every {REFRESH_SECONDS} s)</p>\n",
+        "<p>Node: <b>standalone</b> · {ready} · started {} · a cycle every {} s · {finished} cycle(s) finished{}{} · page generated {} (reloads every {REFRESH_SECONDS} s)</p>",
         system_time(shared.started_at),
         shared.frequency.as_secs(),
         last.map(|t| format!(" · last at {}", system_time(t))).unwrap_or_default(),
@@ -156,7 +156,8 @@ fn channel_section(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String)
         for c in &ch.cycles {
             let row = match &c.summary {
                 Some(s) => {
-                    let counts = [s.created, s.linked, s.updated, s.disabled, s.enabled, s.deleted, s.skipped, s.failed];
+                    let counts =
+                        [s.created, s.linked, s.updated, s.disabled, s.enabled, s.deleted, s.skipped, s.failed];
                     let cells: String = counts.iter().map(|n| format!("<td class=\"n\">{n}</td>")).collect();
                     // The stored summary may lack the duration: then the
                     // whole seconds between start and finish.
@@ -190,7 +191,11 @@ fn channel_section(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String)
         }
         h.push_str("</table>\n");
         if (ch.dirty.len() as u64) < dirty {
-            let _ = writeln!(h, "<p class=\"muted\">{} more: <code>provisio channels list</code></p>", dirty - ch.dirty.len() as u64);
+            let _ = writeln!(
+                h,
+                "<p class=\"muted\">{} more: <code>provisio channels list</code></p>",
+                dirty - ch.dirty.len() as u64
+            );
         }
     }
     let held = ch.summary.as_ref().map_or(0, |s| s.held_deprovisions);
@@ -200,7 +205,13 @@ fn channel_section(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String)
     } else {
         h.push_str("<table class=\"held\"><tr><th>user</th><th>action</th><th>held since</th></tr>\n");
         for d in &ch.held {
-            let _ = writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", r(&d.unique_id), r(&d.action), time(d.held_at));
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r(&d.unique_id),
+                r(&d.action),
+                time(d.held_at)
+            );
         }
         h.push_str("</table>\n");
         let _ = writeln!(
