@@ -278,7 +278,13 @@ fn an_unreachable_target_is_not_ready_and_nothing_served_shows_the_secret() {
     // A port nobody listens on; the token in the URL's path shows that what
     // the error quotes is redacted everywhere it is served.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let s = scenario(&format!("http://127.0.0.1:{port}/{TOKEN}/scim/v2"));
+    // One failing cycle quarantines the channel; the next cycles sit out.
+    let s = Scenario::scim(&format!("http://127.0.0.1:{port}/{TOKEN}/scim/v2"), TOKEN)
+        .engine("synchronization_frequency", 1)
+        .engine("quarantine_after", 1)
+        .engine("quarantine_interval", 600)
+        .build();
+    s.write_directory(&people(), &[]);
     let mut service = Service::start(&s, &[]);
 
     let body = service.wait_for("/health/ready", "a failed first cycle", |status, body| {
@@ -291,17 +297,26 @@ fn an_unreachable_target_is_not_ready_and_nothing_served_shows_the_secret() {
     assert!(error.contains("activation check failed") && error.contains("******"), "{error}");
     assert!(!body.contains(TOKEN), "{body}");
 
-    let (_, _, text) = service.get("/metrics");
-    assert_eq!(
-        metric(&text, "provisio_cycles_total{connection=\"target\",channel=\"people\",result=\"failure\"}"),
-        Some(1.0),
-        "{text}"
-    );
+    let cycles = |text: &str, result: &str| {
+        metric(text, &format!("provisio_cycles_total{{connection=\"target\",channel=\"people\",result=\"{result}\"}}"))
+    };
+    let text = service.wait_for("/metrics", "a cycle sat out in quarantine", |_, text| {
+        cycles(text, "quarantined").is_some_and(|n| n >= 1.0)
+    });
+    assert_eq!(cycles(&text, "failure"), Some(1.0), "{text}");
+    assert_eq!(cycles(&text, "success"), Some(0.0), "{text}");
+    assert_eq!(metric(&text, &format!("provisio_channel_quarantined{CHANNEL}")), Some(1.0), "{text}");
+    assert_eq!(metric(&text, "provisio_quarantined_channels"), Some(1.0), "{text}");
     assert_eq!(metric(&text, "provisio_ready"), Some(0.0), "{text}");
     assert!(!text.contains(TOKEN));
+    // Sitting out in quarantine keeps it not ready.
+    let (status, _, body) = service.get("/health/ready");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("quarantined for another"), "{body}");
     let (status, _, page) = service.get("/");
     assert_eq!(status, 200);
-    assert!(page.contains("not ready") && page.contains("last cycle failed"), "{page}");
+    assert!(page.contains("not ready") && page.contains("quarantined until"), "{page}");
+    assert!(page.contains("activation check failed"), "the last error is shown: {page}");
     assert!(!page.contains(TOKEN), "{page}");
     let (status, _, _) = service.get("/health/live");
     assert_eq!(status, 200);
@@ -514,8 +529,11 @@ fn dirty_records_and_held_deprovisions_show_in_the_metrics_and_on_the_page() {
     s.write_directory(&everyone, &[]);
     let mut service = Service::start(&s, &[]);
 
+    // Gauges come from the store (written during the cycle), counters when
+    // the cycle has finished: wait for both.
     let text = service.wait_for("/metrics", "the first cycle", |_, text| {
         metric(text, &format!("provisio_dirty_records{CHANNEL}")) == Some(1.0)
+            && ops(text, "create", "success").is_some()
     });
     assert_eq!(ops(&text, "create", "success"), Some(3.0), "{text}");
     assert!(ops(&text, "create", "failure").is_some_and(|n| n >= 1.0), "{text}");

@@ -107,7 +107,8 @@ pub(crate) fn render(shared: &Shared, view: &StoreView) -> String {
             .and_then(|s| s.last_cycle.as_ref())
             .map(|c| time(c.finished_at.unwrap_or(c.started_at)))
             .unwrap_or_else(|| "never".into());
-        let error = ch.summary.as_ref().and_then(|s| s.last_error.clone()).unwrap_or_default();
+        let error =
+            ch.summary.as_ref().and_then(|s| s.last_error.clone()).or_else(|| ch.failure.clone()).unwrap_or_default();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{users}</td><td class=\"n\">{dirty}</td><td class=\"n\">{held}</td><td>{last}</td><td>{}</td></tr>",
@@ -271,6 +272,7 @@ mod tests {
                     last_cycle: None,
                     last_error: Some("401 for token s3cret-token".into()),
                 }),
+                failure: None,
                 cycles: vec![CycleRecord {
                     id: serde_json::from_str::<CycleId>("7").unwrap(),
                     started_at: 1_700_000_000,

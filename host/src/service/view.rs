@@ -23,6 +23,9 @@ pub struct ChannelView {
     pub active: bool,
     /// None: the channel has no state yet.
     pub summary: Option<ChannelSummary>,
+    /// Why its last failing cycle failed, while it is failing (the channel
+    /// health's reason: a cycle that could not start records no cycle).
+    pub failure: Option<String>,
     /// The latest cycles, newest first (detail only).
     pub cycles: Vec<CycleRecord>,
     /// Up to [`LIST_LIMIT`] dirty users (detail only).
@@ -71,6 +74,7 @@ fn fill(store: &StateStore, view: &mut StoreView, detail: bool) -> Result<(), St
     for ch in &mut view.channels {
         let Some(key) = store.find_channel(&ch.connection, &ch.channel)? else { continue };
         ch.summary = store.channel_summary(key)?;
+        ch.failure = store.health(key)?.reason;
         if detail {
             ch.cycles = store.cycles(key, CYCLES_SHOWN)?;
             let mut dirty = store.dirty_users(key)?;
