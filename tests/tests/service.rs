@@ -478,6 +478,15 @@ fn a_non_loopback_address_is_refused_naming_the_key() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("error: engine.service.listen: 0.0.0.0:9464 is not a loopback address"), "{err}");
+
+    // The same, logged as JSON lines (PROVISIO_LOG_FORMAT=json).
+    let out = s.command(&["config", "check"]).env("PROVISIO_LOG_FORMAT", "json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
+    assert_json_logs_without_secret(&lines);
+    let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(first["level"], "ERROR", "{first}");
+    assert!(first["message"].as_str().unwrap().contains("engine.service.listen: 0.0.0.0:9464"), "{first}");
 }
 
 #[test]
