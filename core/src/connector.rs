@@ -141,6 +141,12 @@ pub trait Connector: Send + Sync + Sized + 'static {
         let _ = unique_id;
         unsupported("find_user")
     }
+    /// One page of the target's users (capability `user_list`; see
+    /// [`Operation::ListUsers`] and [`UserPage`] for the contract).
+    fn list_users(&self, cursor: Option<&str>, count: u32) -> impl Future<Output = Result<UserPage, ConnectorError>> + Send {
+        let _ = (cursor, count);
+        unsupported("list_users")
+    }
     fn create_user(&self, user: &UserRecord) -> impl Future<Output = Result<TargetUser, ConnectorError>> + Send {
         let _ = user;
         unsupported("create_user")
@@ -254,6 +260,7 @@ impl<C: Connector> DynConnector for Erased<C> {
                 Operation::TestConnection => to_json(c.test_connection().await?),
                 Operation::DiscoverSchema => to_json(c.discover_schema().await?),
                 Operation::FindUser { unique_id } => to_json(c.find_user(&unique_id).await?),
+                Operation::ListUsers { cursor, count } => to_json(c.list_users(cursor.as_deref(), count).await?),
                 Operation::CreateUser { user } => to_json(c.create_user(&user).await?),
                 Operation::UpdateUser { target_id, user } => to_json(c.update_user(&target_id, &user).await?),
                 Operation::DisableUser { target_id } => to_json(c.disable_user(&target_id).await?),

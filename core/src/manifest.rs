@@ -377,6 +377,8 @@ pub enum Capability {
     TestConnection,
     DiscoverSchema,
     UserFind,
+    /// Lists the target's users page by page ([`crate::ops::Operation::ListUsers`]).
+    UserList,
     UserCreate,
     UserUpdate,
     UserDisable,
@@ -390,10 +392,11 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 13] = [
+    pub const ALL: [Capability; 14] = [
         Capability::TestConnection,
         Capability::DiscoverSchema,
         Capability::UserFind,
+        Capability::UserList,
         Capability::UserCreate,
         Capability::UserUpdate,
         Capability::UserDisable,
@@ -411,6 +414,7 @@ impl Capability {
             Capability::TestConnection => "test_connection",
             Capability::DiscoverSchema => "discover_schema",
             Capability::UserFind => "user_find",
+            Capability::UserList => "user_list",
             Capability::UserCreate => "user_create",
             Capability::UserUpdate => "user_update",
             Capability::UserDisable => "user_disable",

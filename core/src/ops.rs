@@ -87,6 +87,23 @@ pub struct TargetUser {
     pub attributes: Attributes,
 }
 
+/// One page of the target's users ([`Operation::ListUsers`]).
+///
+/// Each listed user carries in `unique_id` a value [`Operation::FindUser`]
+/// would find it by; a user findable by several values (e.g. several email
+/// addresses) is listed once per value, and a user findable by none is left
+/// out. `attributes` may be left empty: the engine links by `id` only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserPage {
+    pub users: Vec<TargetUser>,
+    /// How many users the target holds in all, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// The cursor of the next page; `None` on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// A group as the source says it should be at the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct GroupRecord {
@@ -134,6 +151,16 @@ pub enum Operation {
     DiscoverSchema,
     /// Find a user by the value of the Unique User Identifier.
     FindUser { unique_id: String },
+    /// One page of every user the target holds ([`UserPage`]), so that a
+    /// cycle with many users to provision links the existing ones from one
+    /// listing instead of one lookup each. `cursor` is `None` for the first
+    /// page, then the previous page's `next`; `count` is the page size
+    /// asked for (a connector may return fewer).
+    ListUsers {
+        #[serde(default)]
+        cursor: Option<String>,
+        count: u32,
+    },
     CreateUser { user: UserRecord },
     /// Push the record onto the existing user `target_id`.
     UpdateUser { target_id: String, user: UserRecord },
@@ -162,6 +189,7 @@ impl Operation {
             Operation::TestConnection => "test_connection",
             Operation::DiscoverSchema => "discover_schema",
             Operation::FindUser { .. } => "find_user",
+            Operation::ListUsers { .. } => "list_users",
             Operation::CreateUser { .. } => "create_user",
             Operation::UpdateUser { .. } => "update_user",
             Operation::DisableUser { .. } => "disable_user",
@@ -180,6 +208,7 @@ impl Operation {
             Operation::TestConnection => Capability::TestConnection,
             Operation::DiscoverSchema => Capability::DiscoverSchema,
             Operation::FindUser { .. } => Capability::UserFind,
+            Operation::ListUsers { .. } => Capability::UserList,
             Operation::CreateUser { .. } => Capability::UserCreate,
             Operation::UpdateUser { .. } => Capability::UserUpdate,
             Operation::DisableUser { .. } => Capability::UserDisable,

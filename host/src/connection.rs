@@ -32,6 +32,9 @@ pub struct Connection {
     catalogue: Catalogue,
     /// Set by the watchdog when an operation blocked its thread.
     wedged: Arc<std::sync::atomic::AtomicBool>,
+    /// The activation check's result, once run ([`Connection::activate`]).
+    activation: tokio::sync::OnceCell<Result<(), String>>,
+    redactor: Redactor,
 }
 
 /// How long a timed-out operation, once aborted, may take to go away
@@ -129,6 +132,8 @@ impl Connection {
             connector: Arc::new(connector),
             catalogue: Catalogue::new(conn, &loaded.manifest, discovered),
             wedged: Arc::default(),
+            activation: tokio::sync::OnceCell::new(),
+            redactor: redactor.clone(),
         })
     }
 
@@ -220,6 +225,22 @@ impl Connection {
 
     pub async fn test_connection(&self, timeout: Duration) -> Result<ConnectionReport, ConnectorError> {
         self.call(Operation::TestConnection, timeout).await
+    }
+
+    /// The activation check (credentials against the target), run at most
+    /// once per opened connection, when a cycle first needs the target: a
+    /// connection whose check fails is not synced, and a cycle with nothing
+    /// to send never contacts the target. The error is redacted and says
+    /// that the connection was not synced.
+    pub async fn activate(&self, timeout: Duration) -> Result<(), String> {
+        self.activation
+            .get_or_init(|| async {
+                self.test_connection(timeout).await.map(|_| ()).map_err(|e| {
+                    format!("activation check failed, connection not synced: {}", self.redactor.redact(&e.to_string()))
+                })
+            })
+            .await
+            .clone()
     }
 
     /// Every attribute mappings of this connection may target: the same

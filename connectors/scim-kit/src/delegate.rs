@@ -36,6 +36,11 @@ macro_rules! __delegate_operation {
             self.$f.find_user(unique_id).await
         }
     };
+    ($f:ident list_users) => {
+        async fn list_users(&self, cursor: ::core::option::Option<&str>, count: u32) -> ::core::result::Result<$crate::__core::ops::UserPage, $crate::__core::ConnectorError> {
+            self.$f.list_users(cursor, count).await
+        }
+    };
     ($f:ident create_user) => {
         async fn create_user(&self, user: &$crate::__core::ops::UserRecord) -> ::core::result::Result<$crate::__core::ops::TargetUser, $crate::__core::ConnectorError> {
             self.$f.create_user(user).await

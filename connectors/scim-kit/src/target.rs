@@ -40,7 +40,7 @@
 //! target with no documented rename).
 
 use provisio_core::manifest::AttributeSpec;
-use provisio_core::ops::{ConnectionReport, GroupRecord, TargetGroup, TargetUser, UserRecord};
+use provisio_core::ops::{ConnectionReport, GroupRecord, TargetGroup, TargetUser, UserPage, UserRecord};
 use provisio_core::{ConnectorConfig, ConnectorError, ErrorKind, Host};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -268,6 +268,57 @@ impl ScimTarget {
                 )))
             }
         }
+    }
+
+    /// The values [`ScimTarget::find_user`] finds `resource` by: its
+    /// `userName`, or every email address, per the Unique User Identifier.
+    fn identifier_values(&self, resource: &Value) -> Vec<String> {
+        match self.settings.unique_user_identifier {
+            UniqueUserIdentifier::UserName => summarize(resource).user_name.into_iter().collect(),
+            UniqueUserIdentifier::WorkEmail => resource
+                .as_object()
+                .and_then(|o| crate::path::get_ci(o, "emails"))
+                .and_then(Value::as_array)
+                .map(|emails| {
+                    emails.iter().filter_map(|e| e.get("value").and_then(Value::as_str)).map(str::to_owned).collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// One page of the target's users (`GET {users}?startIndex=&count=`),
+    /// each with the values it is found by (see [`UserPage`]). The cursor is
+    /// the next page's `startIndex`. With a Filter Expression the values a
+    /// user is found by cannot be read off the resource: the listing is
+    /// refused as unsupported and the engine looks users up one by one.
+    pub async fn list_users(&self, cursor: Option<&str>, count: u32) -> Result<UserPage, ConnectorError> {
+        if self.settings.filter_expression.is_some() {
+            return Err(ConnectorError::unsupported("list_users")
+                .context("users are found by the connection's Filter Expression, which a listing cannot apply"));
+        }
+        let start = match cursor {
+            None => 1,
+            Some(c) => c.parse::<u64>().map_err(|_| {
+                ConnectorError::new(ErrorKind::Invalid, format!("'{c}' is not a page cursor of this connector"))
+                    .retryable(false)
+            })?,
+        };
+        let page = self.client.query(&self.client.users_url(), None, Some(start), Some(count.max(1))).await?;
+        let returned = page.resources.len() as u64;
+        let mut users = Vec::with_capacity(page.resources.len());
+        for resource in &page.resources {
+            let Some(id) = resource_id(resource) else { continue };
+            let active = read_active(resource);
+            for value in self.identifier_values(resource) {
+                users.push(TargetUser { id: id.clone(), unique_id: Some(value), active, attributes: Default::default() });
+            }
+        }
+        let last = returned == 0
+            || match page.total_results {
+                Some(total) => start - 1 + returned >= total,
+                None => returned < u64::from(count.max(1)),
+            };
+        Ok(UserPage { users, total: page.total_results, next: (!last).then(|| (start + returned).to_string()) })
     }
 
     /// The id of a created resource: the body's, else the `Location`

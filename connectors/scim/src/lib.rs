@@ -9,7 +9,8 @@
 //! The operations are those of [`provisio_scim_kit::ScimTarget`] with the
 //! SCIM Provisioner's defaults ([`TargetOptions::from_settings`]): users are
 //! found by the Unique User Identifier's filter (or the Filter Expression),
-//! created with POST, replaced with PUT over their current state (never
+//! listed page by page (`startIndex`/`count`) so that a first cycle links
+//! existing accounts from one listing, created with POST, replaced with PUT over their current state (never
 //! PATCHed), disabled and enabled through `active`, deleted with DELETE;
 //! groups are found by listing them all (Results Per Page) and comparing
 //! `displayName`, created with POST, updated with PUT or, with Use PATCH for
@@ -53,7 +54,7 @@ impl Connector for ScimConnector {
         Ok(ScimConnector { target })
     }
 
-    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, create_user, update_user, disable_user, enable_user, delete_user, find_group, create_group, update_group, delete_group);
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, list_users, create_user, update_user, disable_user, enable_user, delete_user, find_group, create_group, update_group, delete_group);
 }
 
 provisio_core::register_connector!(ScimConnector);

@@ -51,6 +51,7 @@ pub fn manifest() -> Manifest {
         capabilities: BTreeSet::from([
             Capability::TestConnection,
             Capability::UserFind,
+            Capability::UserList,
             Capability::UserCreate,
             Capability::UserUpdate,
             Capability::UserDisable,
@@ -100,7 +101,8 @@ mod tests {
     #[test]
     fn every_user_and_group_operation_is_declared() {
         let caps = manifest().capabilities;
-        assert_eq!(caps.len(), 11);
+        assert_eq!(caps.len(), 12);
+        assert!(caps.contains(&Capability::UserList), "a first cycle links from one listing");
         assert!(!caps.contains(&Capability::DiscoverSchema));
         assert!(!caps.contains(&Capability::DeviceManagement));
     }

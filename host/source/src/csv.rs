@@ -14,8 +14,10 @@
 
 use std::path::Path;
 
+use crate::dn::Dn;
 use crate::entry::Entry;
 use crate::error::SourceError;
+use crate::lines::Lines;
 
 /// Split a cell into values at unescaped `|` (see the module documentation).
 pub fn split_values(cell: &str) -> Vec<String> {
@@ -39,17 +41,17 @@ pub fn split_values(cell: &str) -> Vec<String> {
 
 /// The 1-based line where the record at a byte offset starts. The `csv` crate's own line count
 /// skips blank lines, and its record offset may point at the blank lines before the record.
-fn line_of(text: &str, byte: u64) -> usize {
+fn line_of(text: &str, lines: &Lines, byte: u64) -> usize {
     let bytes = text.as_bytes();
     let mut end = (byte as usize).min(text.len());
     while end < bytes.len() && (bytes[end] == b'\n' || bytes[end] == b'\r') {
         end += 1;
     }
-    bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    lines.line(end)
 }
 
 fn csv_error(text: &str, file: &Path, error: &::csv::Error, header_len: usize) -> SourceError {
-    let line = error.position().map(|p| line_of(text, p.byte())).unwrap_or(1);
+    let line = error.position().map(|p| line_of(text, &Lines::new(text), p.byte())).unwrap_or(1);
     match error.kind() {
         ::csv::ErrorKind::UnequalLengths { len, .. } => SourceError::parse(
             file,
@@ -66,7 +68,23 @@ fn csv_error(text: &str, file: &Path, error: &::csv::Error, header_len: usize) -
 }
 
 /// Parse a CSV file into entries (all or nothing).
+#[cfg(test)]
 pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> {
+    let mut entries = Vec::new();
+    parse_each(text, file, &mut |e, _| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
+/// Parse a CSV file, handing each row's entry to `each` as soon as it is
+/// read; the first error stops the parse.
+pub(crate) fn parse_each(
+    text: &str,
+    file: &Path,
+    each: &mut dyn FnMut(Entry, Dn) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
@@ -107,10 +125,10 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
             format!("the header has no dn column ({}); add a dn column with each entry's DN", names.join(",")),
         ));
     };
-    let mut entries = Vec::new();
+    let lines = Lines::new(text);
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(text, file, &e, names.len()))?;
-        let line = record.position().map(|p| line_of(text, p.byte())).unwrap_or(0);
+        let line = record.position().map(|p| line_of(text, &lines, p.byte())).unwrap_or(0);
         if record.iter().all(|cell| cell.is_empty()) {
             continue;
         }
@@ -118,9 +136,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
         if dn.is_empty() {
             return Err(SourceError::parse(file, line, "the dn cell is empty; every row needs its entry's DN"));
         }
-        if let Err(e) = crate::dn::Dn::parse(dn) {
-            return Err(SourceError::parse(file, line, e.to_string()));
-        }
+        let parsed = crate::dn::Dn::parse(dn).map_err(|e| SourceError::parse(file, line, e.to_string()))?;
         let mut entry = Entry::new(dn, line);
         for (i, cell) in record.iter().enumerate() {
             if i == dn_col {
@@ -130,9 +146,9 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
                 entry.push(&names[i], value);
             }
         }
-        entries.push(entry);
+        each(entry, parsed)?;
     }
-    Ok(entries)
+    Ok(())
 }
 
 #[cfg(test)]

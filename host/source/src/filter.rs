@@ -370,6 +370,16 @@ impl Parser {
 /// lower case.
 pub fn case_ignore(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    if value.is_ascii() {
+        for word in value.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        out.make_ascii_lowercase();
+        return out;
+    }
     for word in value.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
@@ -377,6 +387,28 @@ pub fn case_ignore(value: &str) -> String {
         out.extend(word.chars().flat_map(char::to_lowercase));
     }
     out
+}
+
+/// Whether two values are equal under `caseIgnoreMatch` ([`case_ignore`] of
+/// each), without building either normal form.
+pub fn case_ignore_eq(a: &str, b: &str) -> bool {
+    fn normal(value: &str) -> impl Iterator<Item = char> + '_ {
+        value.split_whitespace().enumerate().flat_map(|(i, word)| {
+            (i > 0).then_some(' ').into_iter().chain(word.chars().flat_map(char::to_lowercase))
+        })
+    }
+    if a.is_ascii() && b.is_ascii() {
+        let mut a = a.split_whitespace();
+        let mut b = b.split_whitespace();
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => return true,
+                (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+                _ => return false,
+            }
+        }
+    }
+    normal(a).eq(normal(b))
 }
 
 fn approx(value: &str) -> String {
@@ -425,10 +457,7 @@ impl Filter {
             Filter::And(list) => list.iter().all(|f| f.matches(entry)),
             Filter::Or(list) => list.iter().any(|f| f.matches(entry)),
             Filter::Not(inner) => !inner.matches(entry),
-            Filter::Equal(attr, value) => {
-                let want = case_ignore(value);
-                values(attr).iter().any(|v| case_ignore(v) == want)
-            }
+            Filter::Equal(attr, value) => values(attr).iter().any(|v| case_ignore_eq(v, value)),
             Filter::Approx(attr, value) => {
                 let want = approx(value);
                 values(attr).iter().any(|v| approx(v) == want)

@@ -14,29 +14,11 @@ use std::path::Path;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::dn::Dn;
 use crate::entry::Entry;
 use crate::error::SourceError;
+use crate::lines::Lines;
 
-/// Line numbers of byte offsets in the text.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    /// 1-based line of a byte offset.
-    fn line(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
-            Ok(i) => i + 1,
-            Err(i) => i,
-        }
-    }
-}
 
 /// A serde_json error in a slice starting at `base` (a byte offset in the file), placed in the
 /// file, with serde_json's own "at line L column C" dropped from the text.
@@ -49,7 +31,23 @@ fn syntax(file: &Path, lines: &Lines, base: usize, e: &serde_json::Error, what: 
 }
 
 /// Parse a JSON file into entries (all or nothing).
+#[cfg(test)]
 pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> {
+    let mut entries = Vec::new();
+    parse_each(text, file, &mut |e, _| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
+/// Parse a JSON file, handing each entry to `each` as soon as it is read;
+/// the first error stops the parse.
+pub(crate) fn parse_each(
+    text: &str,
+    file: &Path,
+    each: &mut dyn FnMut(Entry, Dn) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = Lines::new(text);
     let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
@@ -79,7 +77,6 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
             "expected an array of entries, or an object with an \"entries\" array",
         ));
     };
-    let mut entries = Vec::with_capacity(list.len());
     for (index, raw) in list.into_iter().enumerate() {
         let number = index + 1;
         let line = lines.line(offset(raw));
@@ -122,21 +119,21 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
                 ),
             ));
         };
-        if let Err(e) = crate::dn::Dn::parse(&dn) {
-            return Err(SourceError::parse(file, line, format!("entry {number}: {e}")));
-        }
+        let parsed = crate::dn::Dn::parse(&dn)
+            .map_err(|e| SourceError::parse(file, line, format!("entry {number}: {e}")))?;
         let mut entry = Entry::new(dn, line);
         for (key, raw_value) in object {
             if key.eq_ignore_ascii_case("dn") {
                 continue;
             }
-            let at = lines.line(offset(raw_value));
+            // The attribute's line, for messages only.
+            let at = || lines.line(offset(raw_value));
             if key.is_empty()
                 || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.' || c == '_')
             {
                 return Err(SourceError::parse(
                     file,
-                    at,
+                    at(),
                     format!("entry {number}: \"{key}\" is not an attribute name (letters, digits, '-', ';options')"),
                 ));
             }
@@ -146,18 +143,18 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
             let bad = |what: &str| {
                 SourceError::parse(
                     file,
-                    at,
+                    at(),
                     format!(
                         "entry {number}: attribute \"{key}\" has {what}; values must be strings, numbers, booleans or an array of them"
                     ),
                 )
             };
-            let mut push = |v: &Value| -> Result<(), SourceError> {
+            let mut push = |v: Value| -> Result<(), SourceError> {
                 match v {
                     Value::Null => {}
                     Value::String(s) => {
                         if !s.is_empty() {
-                            entry.push(&key, s.clone());
+                            entry.push(&key, s);
                         }
                     }
                     Value::Number(n) => entry.push(&key, n.to_string()),
@@ -167,14 +164,14 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> 
                 }
                 Ok(())
             };
-            match &value {
-                Value::Array(items) => items.iter().try_for_each(&mut push)?,
+            match value {
+                Value::Array(items) => items.into_iter().try_for_each(&mut push)?,
                 other => push(other)?,
             }
         }
-        entries.push(entry);
+        each(entry, parsed)?;
     }
-    Ok(entries)
+    Ok(())
 }
 
 #[cfg(test)]

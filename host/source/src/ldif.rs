@@ -18,6 +18,7 @@ use std::path::Path;
 use base64::Engine as _;
 
 use crate::ParseOptions;
+use crate::dn::Dn;
 use crate::entry::Entry;
 use crate::error::SourceError;
 
@@ -30,10 +31,26 @@ struct Logical {
 }
 
 /// Parse an LDIF file into entries (all or nothing).
+#[cfg(test)]
 pub(crate) fn parse(text: &str, file: &Path, options: &ParseOptions) -> Result<Vec<Entry>, SourceError> {
+    let mut entries = Vec::new();
+    parse_each(text, file, options, &mut |e, _| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
+/// Parse an LDIF file, handing each entry to `each` once parsed; the first
+/// error stops the parse. (The file is unfolded whole first.)
+pub(crate) fn parse_each(
+    text: &str,
+    file: &Path,
+    options: &ParseOptions,
+    each: &mut dyn FnMut(Entry, Dn) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let records = unfold(text, file)?;
-    let mut entries = Vec::new();
     for (index, mut record) in records.into_iter().enumerate() {
         if index == 0 && record.first().is_some_and(|l| attr_name(&l.text).eq_ignore_ascii_case("version")) {
             let version = record.remove(0);
@@ -51,9 +68,10 @@ pub(crate) fn parse(text: &str, file: &Path, options: &ParseOptions) -> Result<V
                 continue;
             }
         }
-        entries.push(parse_record(record, file, options)?);
+        let (entry, dn) = parse_record(record, file, options)?;
+        each(entry, dn)?;
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// The part of a line before its first ':' (the whole line if none).
@@ -162,7 +180,7 @@ fn decode_b64(name: &str, b64: &str, l: &Logical, file: &Path) -> Result<Vec<u8>
     })
 }
 
-fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Result<Entry, SourceError> {
+fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Result<(Entry, Dn), SourceError> {
     let mut lines = record.into_iter();
     let Some(first) = lines.next() else {
         return Err(SourceError::parse(file, 1, "empty record"));
@@ -187,9 +205,7 @@ fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Re
     if dn.is_empty() {
         return Err(SourceError::parse(file, first.line, "the entry's DN is empty; give the entry's full DN"));
     }
-    if let Err(e) = crate::dn::Dn::parse(&dn) {
-        return Err(SourceError::parse(file, first.line, e.to_string()));
-    }
+    let parsed = crate::dn::Dn::parse(&dn).map_err(|e| SourceError::parse(file, first.line, e.to_string()))?;
     let mut entry = Entry::new(dn, first.line);
     for l in lines {
         let (name, value) = split_line(&l, file)?;
@@ -231,7 +247,7 @@ fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Re
             entry.push(name, stored);
         }
     }
-    Ok(entry)
+    Ok((entry, parsed))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub mod error;
 pub mod filter;
 pub mod guid;
 mod json;
+mod lines;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 mod ldif;
@@ -215,23 +216,96 @@ pub fn parse_entries_with(
     file: &Path,
     options: &ParseOptions,
 ) -> Result<Vec<Entry>, SourceError> {
-    let entries = match format {
-        FileFormat::Ldif => ldif::parse(text, file, options)?,
-        FileFormat::Csv => csv::parse(text, file)?,
-        FileFormat::Json => json::parse(text, file)?,
-    };
-    let mut seen = std::collections::HashMap::new();
-    for entry in &entries {
-        let key = dn::normalize(&entry.dn).unwrap_or_else(|| entry.dn.to_lowercase());
-        if let Some(first) = seen.insert(key, entry.line) {
+    let mut entries = Vec::new();
+    let mut dns = DistinctDns::default();
+    parse_each(text, format, file, options, &mut |entry, dn| {
+        dns.check(&entry, &dn, file)?;
+        entries.push(entry);
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
+/// Parse a file's text, handing each entry to `each` as it is read.
+fn parse_each(
+    text: &str,
+    format: FileFormat,
+    file: &Path,
+    options: &ParseOptions,
+    each: &mut dyn FnMut(Entry, dn::Dn) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
+    match format {
+        FileFormat::Ldif => ldif::parse_each(text, file, options, each),
+        FileFormat::Csv => csv::parse_each(text, file, each),
+        FileFormat::Json => json::parse_each(text, file, each),
+    }
+}
+
+/// Refuses a second entry with a DN already seen (compared normalised). Each DN is kept as a
+/// 128-bit fingerprint ([`Fingerprints`]), not as text: a large file's DNs cost 16 bytes each.
+#[derive(Default)]
+struct DistinctDns {
+    first_line: Fingerprints<usize>,
+}
+
+impl DistinctDns {
+    /// `dn`: the entry's DN, parsed.
+    fn check(&mut self, entry: &Entry, dn: &dn::Dn, file: &Path) -> Result<(), SourceError> {
+        if let Some(first) = self.first_line.insert(dn, entry.line) {
             return Err(SourceError::parse(
                 file,
                 entry.line,
                 format!("entry {} appears twice (first at line {first}); a DN names one entry", entry.dn),
             ));
         }
+        Ok(())
     }
-    Ok(entries)
+}
+
+/// Values by a 128-bit fingerprint of their key: two independently keyed SipHash values. Two
+/// different keys collide with a probability of about n² / 2¹²⁹ (for a million entries, below
+/// 10⁻²⁶), so a set of fingerprints stands for a set of keys at a fraction of the memory.
+pub struct Fingerprints<V> {
+    keys: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
+    map: std::collections::HashMap<u128, V>,
+}
+
+impl<V> Default for Fingerprints<V> {
+    fn default() -> Self {
+        Fingerprints { keys: Default::default(), map: Default::default() }
+    }
+}
+
+impl<V> Fingerprints<V> {
+    fn fingerprint<K: std::hash::Hash + ?Sized>(&self, key: &K) -> u128 {
+        use std::hash::BuildHasher;
+        (u128::from(self.keys.0.hash_one(key)) << 64) | u128::from(self.keys.1.hash_one(key))
+    }
+
+    /// Record `value` under `key`; the value already recorded under it, if any, is kept and
+    /// returned.
+    pub fn insert<K: std::hash::Hash + ?Sized>(&mut self, key: &K, value: V) -> Option<V>
+    where
+        V: Clone,
+    {
+        match self.map.entry(self.fingerprint(key)) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(value);
+                None
+            }
+        }
+    }
+}
+
+/// The configured file's text, checked to be UTF-8.
+fn read_text(config: &FileSourceConfig) -> Result<String, SourceError> {
+    let bytes = std::fs::read(&config.path).map_err(|error| SourceError::Io { file: config.path.clone(), error })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        SourceError::parse(&config.path, line, "the file is not UTF-8 text; save it as UTF-8")
+    })
 }
 
 /// Read the configured file and resolve what is in scope. Nothing is returned unless the whole
@@ -239,14 +313,67 @@ pub fn parse_entries_with(
 pub fn read_file(config: &FileSourceConfig) -> Result<Snapshot, SourceError> {
     let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
     let format = config.file_format()?;
-    let bytes = std::fs::read(&config.path).map_err(|error| SourceError::Io { file: config.path.clone(), error })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        SourceError::parse(&config.path, line, "the file is not UTF-8 text; save it as UTF-8")
-    })?;
+    let text = read_text(config)?;
     let entries = parse_entries_with(&text, format, &config.path, &config.parse_options())?;
     rules.snapshot(entries, &config.path.display().to_string())
+}
+
+/// Read the configured file and hand every user in scope to `each`; answer the groups in scope.
+///
+/// When each entry's scope can be judged on its own ([`scope::Rules::is_local`]: users by
+/// filter, no groups), every user is handed over as soon as its entry is read, and no entry is
+/// kept: a file of any size is read in the memory of its text. Otherwise the file is resolved
+/// whole first ([`read_file`]) and its users handed over in GUID order.
+///
+/// The read is still all or nothing for the caller: an error (a bad entry, a duplicate DN or
+/// GUID) may come after some users were handed over, and then nothing of the read may be acted
+/// on.
+pub fn stream_file(
+    config: &FileSourceConfig,
+    each: &mut dyn FnMut(SourceUser) -> Result<(), SourceError>,
+) -> Result<Vec<SourceGroup>, SourceError> {
+    let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
+    if !rules.is_local() {
+        let snapshot = rules.snapshot(
+            parse_entries_with(&read_text(config)?, config.file_format()?, &config.path, &config.parse_options())?,
+            &config.path.display().to_string(),
+        )?;
+        for user in snapshot.users {
+            each(user)?;
+        }
+        return Ok(snapshot.groups);
+    }
+    let format = config.file_format()?;
+    let text = read_text(config)?;
+    let origin = config.path.display().to_string();
+    let mut dns = DistinctDns::default();
+    let mut guids = scope::DistinctGuids::default();
+    let options = config.parse_options();
+    let read = parse_each(&text, format, &config.path, &options, &mut |entry, dn| {
+        dns.check(&entry, &dn, &config.path)?;
+        match rules.local_user(entry, &dn, &origin, &mut guids)? {
+            Some(user) => each(user),
+            None => Ok(()),
+        }
+    });
+    match read {
+        Ok(()) => Ok(Vec::new()),
+        Err(SourceError::DuplicateGuid(mut duplicate)) if duplicate.first_dn.is_empty() => {
+            // The first entry with the GUID is found again, for the message.
+            let wanted = duplicate.guid.to_lowercase();
+            let _ = parse_each(&text, format, &config.path, &options, &mut |entry, _| {
+                if duplicate.first_dn.is_empty()
+                    && entry.line == duplicate.first_line
+                    && rules.entry_guid(&entry).is_some_and(|g| g.to_lowercase() == wanted)
+                {
+                    duplicate.first_dn = entry.dn;
+                }
+                Ok(())
+            });
+            Err(SourceError::DuplicateGuid(duplicate))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -116,6 +116,13 @@ pub struct Delta {
     pub groups: Vec<SourceGroup>,
 }
 
+/// The GUIDs of the users handed out so far by [`Rules::local_user`] (as fingerprints), with
+/// the line of each.
+#[derive(Default)]
+pub struct DistinctGuids {
+    first_line: crate::Fingerprints<usize>,
+}
+
 /// How a kind of entry is chosen.
 #[derive(Debug, Clone)]
 enum Selection {
@@ -239,6 +246,11 @@ impl Rules {
         })
     }
 
+    /// The entry's GUID, if it has one usable.
+    pub(crate) fn entry_guid(&self, entry: &Entry) -> Option<String> {
+        self.guid(entry).ok()
+    }
+
     /// The entry's GUID, or why it has none usable.
     fn guid(&self, entry: &Entry) -> Result<String, String> {
         let attr = &self.guid_attribute;
@@ -253,6 +265,55 @@ impl Rules {
                 many.len()
             )),
         }
+    }
+
+    /// Whether an entry's scope can be judged from the entry alone: users chosen by filter and no
+    /// groups provisioned (so no membership to resolve). Then [`Rules::local_user`] decides each
+    /// entry as it is read, and a source can be streamed.
+    pub fn is_local(&self) -> bool {
+        matches!(self.users, Selection::Filter(_)) && self.groups.is_none()
+    }
+
+    /// An error about one entry, placed at its line in `origin`.
+    pub fn entry_error(&self, e: &Entry, origin: &str, message: String) -> SourceError {
+        SourceError::Entry { origin: origin.to_string(), line: e.line, dn: e.dn.clone(), message }
+    }
+
+    /// With [`Rules::is_local`] rules: the user `entry` is, if it is in scope (`dn` is its parsed
+    /// DN). Users in scope must have distinct GUIDs, checked across calls with `guids`; the
+    /// same checks as [`Rules::snapshot`], one entry at a time. A duplicate GUID's error names
+    /// the first entry by line only (`first_dn` is empty).
+    pub fn local_user(
+        &self,
+        entry: Entry,
+        dn: &Dn,
+        origin: &str,
+        guids: &mut DistinctGuids,
+    ) -> Result<Option<SourceUser>, SourceError> {
+        let Selection::Filter(filter) = &self.users else {
+            return Ok(None);
+        };
+        let in_scope = self.base.as_ref().is_none_or(|b| dn.is_within(b))
+            && entry.has_object_class(&self.user_class)
+            && filter.matches(&entry);
+        if !in_scope {
+            return Ok(None);
+        }
+        let guid = self.guid(&entry).map_err(|m| self.entry_error(&entry, origin, m))?;
+        if let Some(first_line) = guids.first_line.insert(guid.to_lowercase().as_str(), entry.line) {
+            return Err(SourceError::DuplicateGuid(Box::new(crate::error::DuplicateGuid {
+                origin: origin.to_string(),
+                attribute: self.guid_attribute.clone(),
+                guid,
+                // Not kept: the caller finds it at `first_line` (see `crate::stream_file`).
+                first_dn: String::new(),
+                first_line,
+                second_dn: entry.dn.clone(),
+                second_line: entry.line,
+            })));
+        }
+        let status = self.account_status.status_of(&entry).map_err(|m| self.entry_error(&entry, origin, m))?;
+        Ok(Some(SourceUser { guid, dn: entry.dn.clone(), entry, status, groups: Vec::new() }))
     }
 
     /// Resolve scope and membership over `entries`; `origin` names where they came from (the

@@ -204,3 +204,61 @@ fn settings_are_checked_before_the_file_is_read() {
     let e = read_file(&c).unwrap_err().to_string();
     assert!(e.starts_with("group_dn cn=Nobody,ou=groups,dc=example,dc=com: no entry with this DN in "), "{e}");
 }
+
+/// Users handed over by `stream_file`, sorted by GUID.
+fn streamed(c: &FileSourceConfig) -> Result<(Vec<provisio_source::SourceUser>, usize), SourceError> {
+    let mut users = Vec::new();
+    let groups = provisio_source::stream_file(c, &mut |u| {
+        users.push(u);
+        Ok(())
+    })?;
+    users.sort_by(|a, b| a.guid.cmp(&b.guid));
+    Ok((users, groups.len()))
+}
+
+#[test]
+fn streaming_hands_over_the_same_users_as_a_whole_read() {
+    for file in FILES {
+        // Local scope (users by filter, no groups): streamed entry by entry.
+        let mut local = config(file);
+        local.group_filter = None;
+        local.user_filter = Some("(|(uid=a*)(uid=b*)(nsAccountLock=true))".into());
+        let whole = read(&local);
+        let (users, groups) = streamed(&local).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!whole.users.is_empty(), "{file}: the filter should select someone");
+        assert_eq!(users, whole.users, "{file}");
+        assert_eq!(groups, 0);
+        // With groups, the file is resolved whole and the groups come back.
+        let (users, groups) = streamed(&config(file)).unwrap();
+        let whole = read(&config(file));
+        assert_eq!(users, whole.users, "{file}");
+        assert_eq!(groups, whole.groups.len());
+        assert!(groups > 0);
+    }
+}
+
+#[test]
+fn streaming_refuses_what_a_whole_read_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut c = FileSourceConfig::new(path, "entryUUID");
+        c.user_filter = Some("(uid=*)".into());
+        c
+    };
+    let person = |uid: &str, guid: &str| {
+        format!("{{\"dn\": \"uid={uid},dc=x\", \"objectClass\": \"inetOrgPerson\", \"uid\": \"{uid}\", \"entryUUID\": \"{guid}\"}}")
+    };
+    let cases = [
+        ("dup-guid.json", format!("[{}, {}]", person("a", "G1"), person("b", "g1"))),
+        ("dup-dn.json", format!("[{}, {}]", person("a", "G1"), person("A", "G2"))),
+        ("no-guid.json", "[{\"dn\": \"uid=a,dc=x\", \"objectClass\": \"inetOrgPerson\", \"uid\": \"a\"}]".to_owned()),
+    ];
+    for (name, text) in cases {
+        let c = write(name, &text);
+        let whole = read_file(&c).expect_err(name).to_string();
+        let stream = streamed(&c).expect_err(name).to_string();
+        assert_eq!(stream, whole, "{name}");
+    }
+}

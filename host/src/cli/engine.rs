@@ -364,31 +364,35 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
 
 pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     let engine = engine(global)?;
-    // Find the user in the sources: by GUID, DN or Unique User Identifier value.
-    let mut guid = None;
+    // Find the user in the sources: by GUID, DN or Unique User Identifier
+    // value. Each source is read once; the cycles below use what was found.
+    let mut found = std::collections::BTreeMap::new();
     for conn in &engine.config.connections {
         for ch in &conn.channels {
             println!("step 1, scope: reading {}/{}", conn.name, ch.name);
-            let snapshot = crate::engine::source::read_source(&ch.source).map_err(CliError::User)?;
-            if let Some(u) = snapshot.users.iter().find(|u| {
-                u.guid == user || u.dn.eq_ignore_ascii_case(user) || u.entry.attributes.values().any(|v| v.iter().any(|x| x == user))
-            }) {
+            let u = crate::engine::source::find_user(&ch.source, user).map_err(CliError::User)?;
+            if let Some(u) = &u {
                 println!("  found {} (GUID {}), {:?} in the source", u.dn, u.guid, u.status);
-                guid = Some(u.guid.clone());
             }
+            found.insert(format!("{}/{}", conn.name, ch.name), u);
         }
     }
-    let guid = match guid {
-        Some(g) => g,
+    let guid = match found.values().flatten().last() {
+        Some(u) => u.guid.clone(),
         None => {
             println!("  '{user}' is not in any channel's scope: it would be deprovisioned if it was provisioned before");
             user.to_owned()
         }
     };
+    // A channel whose match is another user (by another value) reads its
+    // source again for this GUID; the others reuse the read.
+    found.retain(|_, u| u.as_ref().is_none_or(|u| u.guid == guid));
+    let user_read = Some(std::sync::Arc::new(found));
     println!("step 2, mapping, match and action:");
     let plan = {
         let store = open_store(&engine)?;
-        let options = CycleOptions { dry_run: true, user: Some(guid.clone()), ..CycleOptions::default() };
+        let options =
+            CycleOptions { dry_run: true, user: Some(guid.clone()), user_read: user_read.clone(), ..CycleOptions::default() };
         engine.cycle(&store, &Audit::disabled(), &options)
     };
     for r in &plan {
@@ -397,7 +401,7 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
         }
     }
     println!("step 3, result:");
-    let reports = run_cycle(&engine, &CycleOptions { user: Some(guid), ..CycleOptions::default() })?;
+    let reports = run_cycle(&engine, &CycleOptions { user: Some(guid), user_read, ..CycleOptions::default() })?;
     print_summary(&reports);
     if cycle_failed(&reports) || reports.iter().any(|r| r.summary.failed > 0) {
         return Err(CliError::User("the user could not be provisioned (see above)".into()));

@@ -4,10 +4,14 @@
 //!
 //! Attribute values never appear here, so neither can a secret or a masked
 //! value; causes pass through the redactor.
+//!
+//! Lines are buffered and written out by [`Audit::flush`], which the cycle
+//! calls before it commits a batch of state writes (so an event is on disk
+//! no later than the state it produced), and when the log is dropped.
 
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -30,7 +34,7 @@ pub struct AuditEvent<'a> {
 
 /// An append-only audit log file.
 pub struct Audit {
-    file: Option<Mutex<File>>,
+    file: Option<Mutex<BufWriter<File>>>,
     redactor: Redactor,
 }
 
@@ -43,7 +47,7 @@ impl Audit {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Audit { file: Some(Mutex::new(file)), redactor })
+        Ok(Audit { file: Some(Mutex::new(BufWriter::with_capacity(64 * 1024, file))), redactor })
     }
 
     /// An audit log that writes nothing (dry runs).
@@ -55,11 +59,25 @@ impl Audit {
         let Some(file) = &self.file else { return };
         event.non_success_cause = event.non_success_cause.map(|c| self.redactor.redact(&c));
         if let Ok(line) = serde_json::to_string(&event) {
-            let mut f = file.lock().expect("audit lock");
+            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = writeln!(f, "{line}") {
                 tracing::error!("cannot write the audit log: {e}");
             }
         }
+    }
+
+    /// Write the buffered lines to the file.
+    pub fn flush(&self) {
+        let Some(file) = &self.file else { return };
+        if let Err(e) = file.lock().unwrap_or_else(|e| e.into_inner()).flush() {
+            tracing::error!("cannot write the audit log: {e}");
+        }
+    }
+}
+
+impl Drop for Audit {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

@@ -18,18 +18,21 @@
 
 use futures_util::StreamExt as _;
 use provisio_mapping::MappingSet;
-use provisio_source::Snapshot;
+use provisio_source::{Snapshot, SourceUser};
 use provisio_state::{ChannelKey, CycleSummary, StateStore, UserState, UserStatus};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use super::audit::{Audit, AuditEvent, now_rfc3339, now_unix};
+use super::audit::{Audit, now_unix};
+use super::record::Recorder;
 use super::decide::{Decision, Policy};
+use super::listing;
+use provisio_core::manifest::Capability;
 use super::groups::sync_groups;
 use super::guard::{Verdict, judge};
 use provisio_state::Held;
-use super::source::{ChannelScope, has_change_detection, read_channel};
-use super::users::{Event, MappingContext, Outcome, Work, execute, plan_users};
+use super::source::{ChannelRead, ChannelScope, has_change_detection, read_channel};
+use super::users::{Event, MappingContext, Planner, Work, execute};
 use crate::config::catalogue::Catalogue;
 use crate::config::{ChannelConfig, ConnectionConfig};
 use crate::connection::Connection;
@@ -108,6 +111,9 @@ pub struct ChannelRun<'a> {
     pub dry_run: bool,
     /// Restrict the cycle to one source user (by GUID): `provision --user`.
     pub only: Option<String>,
+    /// With `only`: that user's source entry as already read, `None` when
+    /// it is not in this channel's scope; the source is then not read again.
+    pub only_read: Option<Option<SourceUser>>,
     pub progress: bool,
 }
 
@@ -121,23 +127,27 @@ impl ChannelRun<'_> {
             channel: self.channel.name.clone(),
             ..ChannelReport::default()
         };
-        if let Err(e) = self.run_inner(&mut report).await {
+        if let Err(e) = self.run_inner(&mut report, started).await {
             report.summary.error = Some(self.redactor.redact(&e));
         }
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
         report
     }
 
-    async fn run_inner(&self, report: &mut ChannelReport) -> Result<(), String> {
+    async fn run_inner(&self, report: &mut ChannelReport, cycle_started: Instant) -> Result<(), String> {
         // A dry run never writes, not even the channel's row.
         let key = if self.dry_run {
             self.store.find_channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?
         } else {
             Some(self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?)
         };
-        let mut state = match key {
-            Some(key) => self.store.users(key).map_err(|e| e.to_string())?,
-            None => Default::default(),
+        let mut state = match (key, &self.only) {
+            // One user: only its row.
+            (Some(key), Some(guid)) => {
+                self.store.user(key, guid).map_err(|e| e.to_string())?.map(|u| (u.guid.clone(), u)).into_iter().collect()
+            }
+            (Some(key), None) => self.store.users(key).map_err(|e| e.to_string())?,
+            (None, _) => Default::default(),
         };
         // An incremental source reads from the stored high-water mark and
         // reads whole only the users that changed or are not in step.
@@ -147,26 +157,15 @@ impl ChannelRun<'_> {
             }
             _ => None,
         };
-        let in_step: HashSet<String> = state.values().filter(|s| is_in_step(s)).map(|s| s.guid.clone()).collect();
-        let read = read_channel(self.channel, self.redactor, mark.as_deref(), &in_step)
-            .await
-            .map_err(|e| format!("source: {e}; nothing was changed"))?;
-        report.warnings.extend(read.warnings.iter().map(|w| format!("source: {w}")));
-        let high_water = read.high_water.clone();
-        let linked = state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
-        let source_entries = match &read.scope {
-            ChannelScope::Full(snapshot) => snapshot.users.len(),
-            ChannelScope::Delta(delta) => delta.in_scope.len(),
-        } as u64;
-        let (users, groups) = match read.scope {
-            ChannelScope::Full(Snapshot { users, groups }) => (users, groups),
-            ChannelScope::Delta(delta) => {
-                // In scope and not read: unchanged, nothing to decide.
-                let read: HashSet<&str> = delta.users.iter().map(|u| u.guid.as_str()).collect();
-                state.retain(|guid, _| read.contains(guid.as_str()) || !delta.in_scope.contains(guid));
-                (delta.users, delta.groups)
-            }
+        // Only an incremental read asks which users are in step.
+        let in_step: HashSet<String> = match mark {
+            Some(_) => state.values().filter(|s| is_in_step(s)).map(|s| s.guid.clone()).collect(),
+            None => HashSet::new(),
         };
+        let linked = state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
+        if let Some(guid) = &self.only {
+            state.retain(|g, _| g == guid);
+        }
         let mapping = compile_mapping(self.channel, self.conn.catalogue())?;
         let ctx = MappingContext {
             mapping: &mapping,
@@ -179,23 +178,57 @@ impl ChannelRun<'_> {
             self.conn.config.remove_user_action,
             &self.conn.manifest.options.provision_disabled_users.constraint,
         );
-        let mut users = users;
-        if let Some(guid) = &self.only {
-            users.retain(|u| &u.guid == guid);
-            state.retain(|g, _| g == guid);
-        }
-        let mut work = plan_users(&ctx, &users, &state, &policy, now_unix());
+        let now = now_unix();
+        let (only, keep) = (self.only.as_deref(), self.dry_run);
+        // A file source hands its users to the planner as it reads them
+        // (streamed when the scope allows); an LDAP read comes back whole.
+        let mut planner = Planner::new(&ctx, &state, &policy, now, only, keep);
+        let read = match (&self.only_read, only) {
+            (Some(given), Some(_)) => {
+                given.iter().cloned().for_each(|user| planner.add(user));
+                ChannelRead { scope: ChannelScope::Streamed { groups: Vec::new() }, high_water: None, warnings: Vec::new() }
+            }
+            _ => read_channel(self.channel, self.redactor, mark.as_deref(), &in_step, &mut |user| planner.add(user))
+                .await
+                .map_err(|e| format!("source: {e}; nothing was changed"))?,
+        };
+        report.warnings.extend(read.warnings.iter().map(|w| format!("source: {w}")));
+        let high_water = read.high_water.clone();
+        let (plan, source_entries, groups) = match read.scope {
+            ChannelScope::Streamed { groups } => {
+                let plan = planner.finish();
+                let in_scope = plan.in_scope;
+                (plan, in_scope, groups)
+            }
+            ChannelScope::Full(Snapshot { users, groups }) => {
+                for user in users {
+                    planner.add(user);
+                }
+                let plan = planner.finish();
+                let in_scope = plan.in_scope;
+                (plan, in_scope, groups)
+            }
+            ChannelScope::Delta(delta) => {
+                drop(planner);
+                // In scope and not read: unchanged, nothing to decide.
+                let read: HashSet<&str> = delta.users.iter().map(|u| u.guid.as_str()).collect();
+                state.retain(|guid, _| read.contains(guid.as_str()) || !delta.in_scope.contains(guid));
+                let mut planner = Planner::new(&ctx, &state, &policy, now, only, keep);
+                for user in delta.users {
+                    planner.add(user);
+                }
+                (planner.finish(), delta.in_scope.len() as u64, delta.groups)
+            }
+        };
+        let mut work = plan.work;
         if self.only.is_none() {
             self.guard_deletions(key, &mut work, linked, source_entries, report)?;
         }
-        for w in &work {
-            for warning in &w.warnings {
-                let message = format!("user {}: {warning}", w.unique_id);
-                if !self.dry_run {
-                    tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
-                }
-                report.warnings.push(message);
+        for message in plan.warnings {
+            if !self.dry_run {
+                tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
             }
+            report.warnings.push(message);
         }
 
         if self.dry_run {
@@ -204,12 +237,18 @@ impl ChannelRun<'_> {
         }
 
         let key = key.ok_or("no channel key")?;
+        // The target is contacted only when there is something to send.
+        let sends = work.iter().any(|w| !matches!(w.decision, Decision::Nothing | Decision::Held(_)));
+        if sends {
+            self.conn.activate(super::ACTIVATION_TIMEOUT).await?;
+        }
         let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
         let timeout = Duration::from_secs(self.channel.timeout);
         let create_only = ctx.create_only.clone();
         let runs = |w: &Work| !matches!(w.decision, Decision::Nothing | Decision::Held(_));
         let bar = self.progress_bar(work.iter().filter(|w| runs(w)).count());
-        let active: Vec<Work> = work.into_iter().filter(|w| runs(w)).collect();
+        let mut active: Vec<Work> = work.into_iter().filter(|w| runs(w)).collect();
+        self.link_by_listing(&mut active, timeout, report).await;
         // Masked values about to be sent are secrets from now on: a target
         // that quotes one in an error is redacted like a token would be.
         let masked = mapping.masked_fields();
@@ -258,13 +297,16 @@ impl ChannelRun<'_> {
         // The high-water mark is held back when a user read from the source
         // failed (see `docs/configuration.md`, change detection).
         let mut hold_mark = false;
+        let mut recorder =
+            Recorder::new(self.store, self.audit, self.redactor, &self.conn.name, &self.channel.name, key, cycle.get());
         while let Some(outcome) = results.next().await {
             hold_mark |= matches!(outcome.event, Event::Failed(_)) && outcome.work.record.is_some();
-            self.record(key, cycle.get(), &outcome, report)?;
+            recorder.record(&outcome, report)?;
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
         }
+        recorder.flush()?;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -303,8 +345,46 @@ impl ChannelRun<'_> {
                 report.failures.push((format!("group {name}"), self.redactor.redact(&error)));
             }
         }
+        // The stored summary carries the cycle's duration so far.
+        report.summary.duration_ms = cycle_started.elapsed().as_millis() as u64;
         self.store.finish_cycle(key, cycle, &report.summary, now_unix()).map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// With many users to provision, list the target once and tell each
+    /// whether an account exists (see [`super::listing`]).
+    async fn link_by_listing(&self, active: &mut [Work], timeout: Duration, report: &mut ChannelReport) {
+        let provisions = active.iter().filter(|w| matches!(w.decision, Decision::Provision { .. })).count();
+        if provisions < listing::MIN_PROVISIONS || !self.conn.manifest.supports(Capability::UserList) {
+            return;
+        }
+        let index = match listing::index_target(self.conn, provisions, timeout).await {
+            Ok(index) => index,
+            Err(skipped) => {
+                let why = match skipped {
+                    listing::Skipped::Unsupported => None,
+                    listing::Skipped::TooLarge { pages } => Some(format!(
+                        "listing the target would take {pages} pages or more, over one page per two of the {provisions} lookups it saves"
+                    )),
+                    listing::Skipped::Failed(e) => {
+                        let e = self.redactor.redact(&e);
+                        report.warnings.push(format!("listing the target's users failed ({e}); each new user is looked up instead"));
+                        Some(e)
+                    }
+                };
+                if let Some(why) = why {
+                    tracing::info!(connection = %self.conn.name, channel = %self.channel.name, "users looked up one by one: {why}");
+                }
+                return;
+            }
+        };
+        tracing::info!(
+            connection = %self.conn.name, channel = %self.channel.name,
+            "{provisions} users to provision matched against one listing of the target ({} accounts)", index.len()
+        );
+        for w in active.iter_mut().filter(|w| matches!(w.decision, Decision::Provision { .. })) {
+            w.at_target = index.find(&w.unique_id);
+        }
     }
 
     /// The accidental-deletion guard (see [`super::guard`]): hold this
@@ -372,75 +452,6 @@ impl ChannelRun<'_> {
         );
         bar.set_prefix(format!("{}/{}", self.conn.name, self.channel.name));
         Some(bar)
-    }
-
-    /// Write one outcome to the state store, the audit log and the report.
-    fn record(&self, key: ChannelKey, cycle: i64, o: &Outcome, report: &mut ChannelReport) -> Result<(), String> {
-        if matches!(o.work.decision, Decision::Provision { .. }) {
-            self.store.settle_intent(key, &o.work.guid).map_err(|e| e.to_string())?;
-        }
-        let s = &mut report.summary;
-        match &o.event {
-            Event::Created => s.created += 1,
-            Event::Linked => s.linked += 1,
-            Event::Updated => s.updated += 1,
-            Event::Disabled => s.disabled += 1,
-            Event::Enabled => s.enabled += 1,
-            Event::Deleted => s.deleted += 1,
-            Event::Unchanged => {}
-            Event::Skipped(why) => {
-                s.skipped += 1;
-                let message = format!("user {}: {why}", o.work.unique_id);
-                tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
-                report.warnings.push(message);
-            }
-            Event::Failed(e) => {
-                s.failed += 1;
-                let kind = match o.work.decision {
-                    Decision::Update => "update",
-                    Decision::Enable => "enable",
-                    Decision::Deprovision(provisio_core::manifest::RemoveUserAction::Disable) => "disable",
-                    Decision::Deprovision(provisio_core::manifest::RemoveUserAction::Delete) => "delete",
-                    _ => "create",
-                };
-                *report.failed_by_kind.entry(kind).or_default() += 1;
-                let message = self.redactor.redact(&e.to_string());
-                tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, user = %o.work.unique_id, "{message}");
-                report.failures.push((o.work.unique_id.clone(), message));
-            }
-        }
-        match &o.new_state {
-            Some(state) if state.last_error.is_some() => {
-                // The state store keeps the error as shown: redacted.
-                let mut state = state.clone();
-                state.last_error = state.last_error.map(|e| self.redactor.redact(&e));
-                self.store.upsert_user(key, &state).map_err(|e| e.to_string())?
-            }
-            Some(state) => self.store.upsert_user(key, state).map_err(|e| e.to_string())?,
-            None => {
-                self.store.remove_user(key, &o.work.guid).map_err(|e| e.to_string())?;
-            }
-        }
-        if o.event != Event::Unchanged {
-            let target_id = o.new_state.as_ref().and_then(|s| s.target_id.as_deref()).or(o.work.state.as_ref().and_then(|s| s.target_id.as_deref()));
-            let (ok, cause) = match &o.event {
-                Event::Failed(e) => (false, Some(e.to_string())),
-                Event::Skipped(why) => (true, Some(why.clone())),
-                _ => (true, None),
-            };
-            self.audit.record(AuditEvent {
-                time: now_rfc3339(),
-                cycle_id: cycle,
-                connection: &self.conn.name,
-                channel: &self.channel.name,
-                event_type: o.event.audit_type(&o.work.decision),
-                source_id: &o.work.guid,
-                target_id,
-                is_success: ok,
-                non_success_cause: cause,
-            });
-        }
-        Ok(())
     }
 
     /// What each user would get, looking users up (read-only) to tell a

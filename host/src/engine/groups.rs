@@ -67,6 +67,10 @@ pub async fn sync_groups(
         let hash = members_hash(&name, &members);
         let record = GroupRecord { source_id: g.guid.clone(), name: name.clone(), members: members.clone() };
         let previous = state.get(&g.guid);
+        let unchanged = previous.is_some_and(|p| p.target_id.is_some() && p.members_hash == hash && !p.dirty);
+        if !unchanged {
+            conn.activate(super::ACTIVATION_TIMEOUT).await?;
+        }
         let result = push_group(conn, previous, &record, &hash, timeout).await;
         match result {
             Ok((pushed, Some(target_id))) => {
@@ -103,6 +107,9 @@ pub async fn sync_groups(
     for (guid, g) in &state {
         if seen.contains(guid) {
             continue;
+        }
+        if g.target_id.is_some() {
+            conn.activate(super::ACTIVATION_TIMEOUT).await?;
         }
         let result = match &g.target_id {
             Some(id) => match conn.call::<()>(Operation::DeleteGroup { target_id: id.clone() }, timeout).await {

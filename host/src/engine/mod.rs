@@ -5,16 +5,20 @@
 //! loaded connectors, the redactor, one tokio runtime and one HTTP client
 //! per distinct TLS policy (a connection's `tls` table), made when the first
 //! connection with that policy opens and shared by the others.
-//! A cycle ([`Engine::cycle`]) checks each active connection's credentials
-//! (the activation check: a connection whose check fails is not synced),
-//! then runs each active channel ([`cycle::ChannelRun`]).
+//! A cycle ([`Engine::cycle`]) runs each active channel of each active
+//! connection ([`cycle::ChannelRun`]). Before a connection's first request
+//! to its target in the cycle, its credentials are checked (the activation
+//! check, [`Connection::activate`]): a connection whose check fails is not
+//! synced, and a cycle with nothing to send contacts no target at all.
 
 pub mod audit;
 pub mod cycle;
 pub mod decide;
 pub mod groups;
 pub mod guard;
+pub mod listing;
 pub mod quarantine;
+pub mod record;
 pub mod retry;
 pub mod shutdown;
 pub mod source;
@@ -59,6 +63,10 @@ pub struct CycleOptions {
     pub channel: Option<String>,
     /// Only this source user (GUID), for `provision --user`.
     pub user: Option<String>,
+    /// With `user`: its source entry as already read, by `connection/channel`
+    /// (`None`: not in that channel's scope). A channel listed here does
+    /// not read its source again.
+    pub user_read: Option<std::sync::Arc<std::collections::BTreeMap<String, Option<provisio_source::SourceUser>>>>,
     /// Show progress bars (on a terminal).
     pub progress: bool,
 }
@@ -259,12 +267,13 @@ impl Engine {
             Ok(c) => c,
             Err(e) => return failed(self.redactor.redact(&e.to_string())),
         };
-        // The activation check: credentials against the target first.
-        if let Err(e) = self.block_on(connection.test_connection(ACTIVATION_TIMEOUT)) {
-            return failed(format!(
-                "activation check failed, connection not synced: {}",
-                self.redactor.redact(&e.to_string())
-            ));
+        // The activation check: a plan checks the credentials first; a
+        // cycle checks them before its first request to the target
+        // (`Connection::activate`), so one with nothing to send sends nothing.
+        if options.dry_run
+            && let Err(e) = self.block_on(connection.activate(ACTIVATION_TIMEOUT))
+        {
+            return failed(e);
         }
         if !options.dry_run
             && let Some(identifier) = crate::config::check::unique_identifier(conn_cfg, &connection.manifest)
@@ -284,6 +293,10 @@ impl Engine {
                 hash_key,
                 dry_run: options.dry_run,
                 only: options.user.clone(),
+                only_read: options
+                    .user_read
+                    .as_ref()
+                    .and_then(|read| read.get(&format!("{}/{}", conn_cfg.name, ch.name)).cloned()),
                 progress: options.progress,
             };
             reports.push(self.block_on(run.run()));

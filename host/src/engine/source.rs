@@ -1,8 +1,10 @@
 //! From a channel's source configuration to what a cycle decides on.
 //!
-//! * A **file** source is read whole and parsed before anything else
-//!   happens; a file that does not parse yields an error naming the file,
-//!   line and problem.
+//! * A **file** source hands each user in scope to the cycle's planner as
+//!   soon as it is read, when its scope can be judged entry by entry (users
+//!   by filter, no groups), and after resolving the whole file otherwise;
+//!   a file that does not parse yields an error naming the file, line and
+//!   problem, and the cycle acts on nothing it read.
 //! * An **LDAP** source is read whole, or, with change detection and a
 //!   stored high-water mark, incrementally: every GUID in scope plus the
 //!   whole entries of the users that changed or are not in step with the
@@ -21,7 +23,7 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use provisio_source::ldap::{LdapRead, LdapScope, LdapSourceConfig, ReadRequest, SecretRef};
-use provisio_source::{Delta, Snapshot};
+use provisio_source::{Delta, Snapshot, SourceGroup, SourceUser};
 
 use crate::config::{ChannelConfig, SettingValue, SourceConfig};
 use crate::redact::Redactor;
@@ -29,6 +31,8 @@ use crate::redact::Redactor;
 /// What a cycle reads.
 #[derive(Debug, Clone)]
 pub enum ChannelScope {
+    /// The whole scope, its users already handed over one by one.
+    Streamed { groups: Vec<SourceGroup> },
     /// The whole scope.
     Full(Snapshot),
     /// Every user GUID in scope, whole entries of the changed ones.
@@ -79,19 +83,50 @@ pub fn read_source(source: &SourceConfig) -> Result<Snapshot, String> {
     }
 }
 
+/// The user in a channel's scope that `needle` names: by GUID, DN
+/// (case-insensitively) or any attribute value. A file source is streamed
+/// and only the match is kept; an LDAP source is read whole.
+pub fn find_user(source: &SourceConfig, needle: &str) -> Result<Option<SourceUser>, String> {
+    let names = |u: &SourceUser| {
+        u.guid == needle
+            || u.dn.eq_ignore_ascii_case(needle)
+            || u.entry.attributes.values().any(|v| v.iter().any(|x| x == needle))
+    };
+    match source {
+        SourceConfig::File(f) => {
+            let mut found = None;
+            provisio_source::stream_file(f, &mut |user| {
+                if found.is_none() && names(&user) {
+                    found = Some(user);
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+            Ok(found)
+        }
+        SourceConfig::Ldap(_) => Ok(read_source(source)?.users.into_iter().find(names)),
+    }
+}
+
 /// Read a channel's source for a cycle. `mark` is the stored high-water
 /// mark (encoded); `in_step` the GUIDs the state holds in step with the
 /// target.
+///
+/// A file source hands its users to `each` while it reads
+/// ([`ChannelScope::Streamed`]); an LDAP source answers them in the read.
+/// Either way, a read that fails may have handed over some users first:
+/// nothing of it may be acted on.
 pub async fn read_channel(
     channel: &ChannelConfig,
     redactor: &Redactor,
     mark: Option<&str>,
     in_step: &HashSet<String>,
+    each: &mut dyn FnMut(SourceUser),
 ) -> Result<ChannelRead, String> {
     match &channel.source {
         SourceConfig::File(f) => {
-            let snapshot = provisio_source::read_file(f).map_err(|e| e.to_string())?;
-            Ok(ChannelRead { scope: ChannelScope::Full(snapshot), high_water: None, warnings: Vec::new() })
+            let groups = stream_file_on_a_thread(f, each)?;
+            Ok(ChannelRead { scope: ChannelScope::Streamed { groups }, high_water: None, warnings: Vec::new() })
         }
         SourceConfig::Ldap(l) => {
             let password = bind_password(l)?;
@@ -111,6 +146,44 @@ pub async fn read_channel(
             Ok(ChannelRead { scope, high_water: high_water.map(|v| encode_mark(channel, &v)), warnings })
         }
     }
+}
+
+/// Users handed over at a time from the reading thread to the planner.
+const HANDOVER: usize = 1024;
+
+/// [`provisio_source::stream_file`] on a thread of its own, handing each
+/// user to `each` on the calling thread: parsing the file and planning the
+/// users (mapping, hashing, deciding) overlap on two cores.
+fn stream_file_on_a_thread(
+    f: &provisio_source::FileSourceConfig,
+    each: &mut dyn FnMut(SourceUser),
+) -> Result<Vec<SourceGroup>, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceUser>>(4);
+    std::thread::scope(|s| {
+        let reader = std::thread::Builder::new()
+            .name("provisio-source".into())
+            .spawn_scoped(s, move || {
+                let mut batch = Vec::with_capacity(HANDOVER);
+                let groups = provisio_source::stream_file(f, &mut |user| {
+                    batch.push(user);
+                    if batch.len() == HANDOVER {
+                        // The receiver drains until this side hangs up.
+                        let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(HANDOVER)));
+                    }
+                    Ok(())
+                })?;
+                let _ = tx.send(batch);
+                Ok::<_, provisio_source::SourceError>(groups)
+            })
+            .map_err(|e| format!("cannot start the source reader: {e}"))?;
+        for batch in rx {
+            batch.into_iter().for_each(&mut *each);
+        }
+        match reader.join() {
+            Ok(read) => read.map_err(|e| e.to_string()),
+            Err(_) => Err("the source reader panicked; nothing was changed".to_owned()),
+        }
+    })
 }
 
 /// Whether the channel's source reads incrementally.

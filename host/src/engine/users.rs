@@ -1,5 +1,5 @@
-//! Users in one cycle: turn the source snapshot and the state into work
-//! items ([`plan_users`]), and carry one work item out against the target
+//! Users in one cycle: turn the source's users and the state into work
+//! items ([`Planner`]), and carry one work item out against the target
 //! ([`execute`]).
 //!
 //! Planning is pure (it reads the snapshot and the state); executing talks
@@ -13,7 +13,7 @@ use provisio_core::ops::{Operation, TargetUser, UserRecord};
 use provisio_mapping::{Mapped, MappingSet};
 use provisio_source::{SourceUser, Status};
 use provisio_state::{Deprovision, UserState, UserStatus};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use super::decide::{Decision, Known, Policy, Source, decide};
@@ -33,6 +33,10 @@ pub struct Work {
     pub state: Option<UserState>,
     /// Warnings from mapping (field names only, never values).
     pub warnings: Vec<String>,
+    /// For a user to provision, what a listing of the target found
+    /// ([`super::listing`]): `Some(Some(account))` an account to link,
+    /// `Some(None)` none (create at once); `None`: look the user up.
+    pub at_target: Option<Option<TargetUser>>,
 }
 
 /// Where a user's state says it stands, for [`decide`].
@@ -66,75 +70,148 @@ pub fn map_user(ctx: &MappingContext<'_>, user: &SourceUser) -> (Mapped, String)
     (mapped, unique_id)
 }
 
-/// Decide every user of the channel: those in the snapshot, and those the
-/// state knows that the snapshot no longer has.
-pub fn plan_users(
-    ctx: &MappingContext<'_>,
-    users: &[SourceUser],
-    state: &HashMap<String, UserState>,
-    policy: &Policy,
+/// Decides the users of one channel cycle as the source hands them over
+/// ([`Planner::add`]), then the users the state knows that the source no
+/// longer has ([`Planner::finish`]).
+///
+/// A user in step with the target ([`Decision::Nothing`]) leaves no work
+/// behind unless `keep_unchanged` (a dry run lists every user): over a
+/// large directory, memory then grows with the changes, not the size.
+pub struct Planner<'a> {
+    ctx: &'a MappingContext<'a>,
+    state: &'a HashMap<String, UserState>,
+    policy: &'a Policy,
     now: i64,
-) -> Vec<Work> {
-    // A dirty user whose source did not change waits for its next retry
-    // (super::retry::next_retry_gap).
-    let waiting = |s: &UserState, changed: bool| {
-        s.dirty && !changed && now < s.updated_at.saturating_add(super::retry::next_retry_gap(s.attempts).as_secs() as i64)
-    };
-    let mut work = Vec::with_capacity(users.len());
-    let mut seen = std::collections::HashSet::with_capacity(users.len());
-    for user in users {
-        seen.insert(user.guid.as_str());
-        let (mapped, unique_id) = map_user(ctx, user);
+    /// Only this source user (`provision --user`).
+    only: Option<&'a str>,
+    keep_unchanged: bool,
+    work: Vec<Work>,
+    warnings: Vec<String>,
+    /// The state's users the source handed over (keys borrowed from the
+    /// state: no copy per user).
+    seen: HashSet<&'a str>,
+    in_scope: u64,
+}
+
+/// What a [`Planner`] decided.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The users with something to do (and, when kept, the unchanged).
+    pub work: Vec<Work>,
+    /// Mapping warnings, `user <id>: <warning>` (field names, never values).
+    pub warnings: Vec<String>,
+    /// Users the source had in scope (before `only`).
+    pub in_scope: u64,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(
+        ctx: &'a MappingContext<'a>,
+        state: &'a HashMap<String, UserState>,
+        policy: &'a Policy,
+        now: i64,
+        only: Option<&'a str>,
+        keep_unchanged: bool,
+    ) -> Self {
+        Planner {
+            ctx,
+            state,
+            policy,
+            now,
+            only,
+            keep_unchanged,
+            work: Vec::new(),
+            warnings: Vec::new(),
+            seen: HashSet::with_capacity(state.len()),
+            in_scope: 0,
+        }
+    }
+
+    /// A dirty user whose source did not change waits for its next retry
+    /// (super::retry::next_retry_gap).
+    fn waiting(&self, s: &UserState, changed: bool) -> bool {
+        s.dirty && !changed && self.now < s.updated_at.saturating_add(super::retry::next_retry_gap(s.attempts).as_secs() as i64)
+    }
+
+    /// Decide one user in scope.
+    pub fn add(&mut self, user: SourceUser) {
+        self.in_scope += 1;
+        if self.only.is_some_and(|only| only != user.guid) {
+            return;
+        }
+        let (ctx, policy) = (self.ctx, self.policy);
+        let (mapped, unique_id) = map_user(ctx, &user);
         let hash = mapped.update_hash(&ctx.create_only, ctx.hash_key);
-        let current = state.get(&user.guid);
+        let current = self.state.get(&user.guid);
         let enabled = user.status == Status::Enabled;
         let changed = current.is_none_or(|s| s.hash != hash);
         let dirty = current.is_some_and(|s| s.dirty);
-        let decision = if current.is_some_and(|s| waiting(s, changed)) {
+        let decision = if current.is_some_and(|s| self.waiting(s, changed)) {
             Decision::Nothing
         } else {
             decide(Source::InScope { enabled, changed }, known(current), dirty, policy)
         };
-        let record = UserRecord {
-            source_id: user.guid.clone(),
-            unique_id: unique_id.clone(),
-            active: enabled || policy.disabled_created_active,
-            attributes: mapped.values.clone(),
-            clear: mapped.clear.clone(),
-        };
-        let mut warnings = mapped.warnings.clone();
+        let mut warnings = mapped.warnings;
         if !enabled && policy.disabled_created_active && matches!(decision, Decision::Provision { .. }) {
             // The target cannot hold disabled users (Code42, spec b.3.2).
             warnings.push(
                 "disabled in the source, but this target cannot hold disabled users: it is created active".to_owned(),
             );
         }
-        work.push(Work {
-            guid: user.guid.clone(),
+        self.warnings.extend(warnings.iter().map(|w| format!("user {unique_id}: {w}")));
+        let SourceUser { guid, .. } = user;
+        if let Some((key, _)) = self.state.get_key_value(&guid) {
+            self.seen.insert(key.as_str());
+        }
+        if decision == Decision::Nothing && !self.keep_unchanged {
+            return;
+        }
+        let record = UserRecord {
+            source_id: guid.clone(),
+            unique_id: unique_id.clone(),
+            active: enabled || policy.disabled_created_active,
+            attributes: mapped.values,
+            clear: mapped.clear,
+        };
+        self.work.push(Work {
+            guid,
             unique_id,
             decision,
             record: Some(record),
             hash,
             state: current.cloned(),
             warnings,
+            at_target: None,
         });
     }
-    let mut gone: Vec<&UserState> = state.values().filter(|s| !seen.contains(s.guid.as_str())).collect();
-    gone.sort_by(|a, b| a.guid.cmp(&b.guid));
-    for s in gone {
-        let decision =
-            if waiting(s, false) { Decision::Nothing } else { decide(Source::Gone, known(Some(s)), s.dirty, policy) };
-        work.push(Work {
-            guid: s.guid.clone(),
-            unique_id: s.unique_id.clone(),
-            decision,
-            record: None,
-            hash: s.hash.clone(),
-            state: Some(s.clone()),
-            warnings: Vec::new(),
-        });
+
+    /// Decide the users the state knows that the source did not hand over
+    /// (deleted, or out of scope), and answer the plan.
+    pub fn finish(mut self) -> Plan {
+        let mut gone: Vec<&UserState> = self.state.values().filter(|s| !self.seen.contains(s.guid.as_str())).collect();
+        gone.sort_by(|a, b| a.guid.cmp(&b.guid));
+        for s in gone {
+            let decision = if self.waiting(s, false) {
+                Decision::Nothing
+            } else {
+                decide(Source::Gone, known(Some(s)), s.dirty, self.policy)
+            };
+            if decision == Decision::Nothing && !self.keep_unchanged {
+                continue;
+            }
+            self.work.push(Work {
+                guid: s.guid.clone(),
+                unique_id: s.unique_id.clone(),
+                decision,
+                record: None,
+                hash: s.hash.clone(),
+                state: Some(s.clone()),
+                warnings: Vec::new(),
+                at_target: None,
+            });
+        }
+        Plan { work: self.work, warnings: self.warnings, in_scope: self.in_scope }
     }
-    work
 }
 
 /// What happened to one user.
@@ -332,8 +409,10 @@ async fn provision(
         .retryable(false));
     }
     let status = if active { UserStatus::Active } else { UserStatus::Disabled };
-    let found: Option<TargetUser> =
-        conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?;
+    let found: Option<TargetUser> = match &work.at_target {
+        Some(listed) => listed.clone(),
+        None => conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?,
+    };
     if let Some(existing) = found {
         return link(conn, existing, record, active, policy, create_only, timeout).await.map(|id| (Event::Linked, Some(id), Some(status)));
     }

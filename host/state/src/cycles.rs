@@ -51,7 +51,7 @@ impl Tx<'_> {
         let json = serde_json::to_string(summary)
             .map_err(|e| StateError::Corrupt(format!("summary of cycle {cycle}: {e}")))?;
         self.atomic(|| {
-            let n = self.conn.execute(
+            let n = self.exec(
                 "UPDATE cycles SET finished_at = ?3, summary = ?4, error = ?5
                  WHERE id = ?1 AND channel_id = ?2",
                 params![cycle.0, ch.0, now, json, summary.error],
@@ -61,7 +61,7 @@ impl Tx<'_> {
                     "cycle {cycle} of channel {ch} is not in the store (was the channel reset?)"
                 )));
             }
-            self.conn.execute(
+            self.exec(
                 "DELETE FROM cycles WHERE channel_id = ?1 AND id NOT IN
                      (SELECT id FROM cycles WHERE channel_id = ?1 ORDER BY id DESC LIMIT ?2)",
                 params![ch.0, KEEP_CYCLES],
@@ -77,7 +77,7 @@ impl Tx<'_> {
 
     /// The channel's latest `limit` cycles, newest first.
     pub fn cycles(&self, ch: ChannelKey, limit: u32) -> Result<Vec<CycleRecord>, StateError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, started_at, finished_at, summary FROM cycles
              WHERE channel_id = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
@@ -87,7 +87,7 @@ impl Tx<'_> {
 
     /// One line per channel, sorted by connection and channel name.
     pub fn channel_summaries(&self) -> Result<Vec<ChannelSummary>, StateError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT c.id, c.connection, c.name,
                  (SELECT COUNT(*) FROM user_state u WHERE u.channel_id = c.id),
                  (SELECT COUNT(*) FROM user_state u WHERE u.channel_id = c.id AND u.dirty = 1),

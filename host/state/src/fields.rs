@@ -15,7 +15,7 @@ use crate::tx::Tx;
 impl Tx<'_> {
     /// Record `fields` (JSON) for `connection`.
     pub fn set_discovered_fields(&self, connection: &str, fields: &str, now: i64) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO discovered_fields (connection, fields, refreshed_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (connection) DO UPDATE SET fields = excluded.fields, refreshed_at = excluded.refreshed_at",
             params![connection, fields, now],

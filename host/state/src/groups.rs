@@ -37,7 +37,7 @@ fn with_members((mut group, json): (GroupState, String)) -> Result<GroupState, S
 
 impl Tx<'_> {
     fn select_groups(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<GroupState>, StateError> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM group_state WHERE {filter}"))?;
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM group_state WHERE {filter}"))?;
         let rows = stmt.query_map(args, read_row)?;
         rows.map(|r| with_members(r?)).collect()
     }
@@ -50,7 +50,7 @@ impl Tx<'_> {
     /// One group.
     pub fn group(&self, ch: ChannelKey, guid: &str) -> Result<Option<GroupState>, StateError> {
         let mut stmt =
-            self.conn.prepare(&format!("SELECT {COLUMNS} FROM group_state WHERE channel_id = ?1 AND guid = ?2"))?;
+            self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM group_state WHERE channel_id = ?1 AND guid = ?2"))?;
         stmt.query_row(params![ch.0, guid], read_row).optional()?.map(with_members).transpose()
     }
 
@@ -60,7 +60,7 @@ impl Tx<'_> {
     pub fn upsert_group(&self, ch: ChannelKey, group: &GroupState, now: i64) -> Result<(), StateError> {
         let members = serde_json::to_string(&group.members)
             .map_err(|e| StateError::Corrupt(format!("members of group {}: {e}", group.guid)))?;
-        self.conn.execute(
+        self.exec(
             "INSERT INTO group_state (channel_id, guid, target_id, name, members_hash, members,
                                       dirty, last_error, attempts, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)
@@ -91,14 +91,14 @@ impl Tx<'_> {
     /// Forget a group. `true` if it was known.
     pub fn remove_group(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
         let n =
-            self.conn.execute("DELETE FROM group_state WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+            self.exec("DELETE FROM group_state WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
         Ok(n > 0)
     }
 
     /// Record a failed group push (a group not known yet is added with an
     /// empty name and hash, so the next cycle pushes it in full).
     pub fn mark_group_dirty(&self, ch: ChannelKey, guid: &str, error: &str, now: i64) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO group_state (channel_id, guid, target_id, name, members_hash, members,
                                       dirty, last_error, attempts, created_at, updated_at)
              VALUES (?1, ?2, NULL, '', '', '[]', 1, ?3, 1, ?4, ?4)

@@ -38,7 +38,7 @@ impl Tx<'_> {
     }
 
     pub fn set_health(&self, ch: ChannelKey, health: &Health) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO channel_health (channel_id, failing_cycles, quarantined_until, reason) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (channel_id) DO UPDATE SET failing_cycles = excluded.failing_cycles,
                  quarantined_until = excluded.quarantined_until, reason = excluded.reason",

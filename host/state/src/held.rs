@@ -28,9 +28,9 @@ impl Tx<'_> {
     /// Replace the channel's held deprovisions with `held`.
     pub fn set_held(&self, ch: ChannelKey, held: &[Held]) -> Result<(), StateError> {
         self.atomic(|| {
-            self.conn.execute("DELETE FROM held_deprovisions WHERE channel_id = ?1", params![ch.0])?;
+            self.exec("DELETE FROM held_deprovisions WHERE channel_id = ?1", params![ch.0])?;
             for h in held {
-                self.conn.execute(
+                self.exec(
                     "INSERT INTO held_deprovisions (channel_id, guid, unique_id, action, held_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![ch.0, h.guid, h.unique_id, h.action, h.held_at],
                 )?;
@@ -41,7 +41,7 @@ impl Tx<'_> {
 
     /// The channel's held deprovisions, by unique id.
     pub fn held(&self, ch: ChannelKey) -> Result<Vec<Held>, StateError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT guid, unique_id, action, held_at FROM held_deprovisions WHERE channel_id = ?1 ORDER BY unique_id",
         )?;
         let rows = stmt.query_map(params![ch.0], |r| {
@@ -59,7 +59,7 @@ impl Tx<'_> {
                 params![ch.0],
                 |r| r.get(0),
             )?;
-            self.conn.execute(
+            self.exec(
                 "INSERT INTO deprovision_approvals (channel_id, approved_at) VALUES (?1, ?2)
                  ON CONFLICT (channel_id) DO UPDATE SET approved_at = excluded.approved_at",
                 params![ch.0, now],
@@ -78,7 +78,7 @@ impl Tx<'_> {
 
     /// Forget an approval once the cycle it granted has run.
     pub fn clear_approval(&self, ch: ChannelKey) -> Result<(), StateError> {
-        self.conn.execute("DELETE FROM deprovision_approvals WHERE channel_id = ?1", params![ch.0])?;
+        self.exec("DELETE FROM deprovision_approvals WHERE channel_id = ?1", params![ch.0])?;
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ impl Tx<'_> {
         unique_id: &str,
         now: i64,
     ) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO intents (channel_id, guid, kind, unique_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (channel_id, guid) DO UPDATE SET
@@ -38,7 +38,7 @@ impl Tx<'_> {
 
     /// The channel's unsettled intents, oldest first.
     pub fn unsettled_intents(&self, ch: ChannelKey) -> Result<Vec<Intent>, StateError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT guid, kind, unique_id, created_at FROM intents
              WHERE channel_id = ?1 ORDER BY created_at, guid",
         )?;
@@ -57,7 +57,7 @@ impl Tx<'_> {
     /// Settle the intent for `guid` (no-op if there is none). `true` if
     /// there was one.
     pub fn settle_intent(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
-        let n = self.conn.execute("DELETE FROM intents WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+        let n = self.exec("DELETE FROM intents WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
         Ok(n > 0)
     }
 }

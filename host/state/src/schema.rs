@@ -169,10 +169,14 @@ const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at  INTEGER NOT NULL
 )";
 
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 64;
+
 /// Settings for a connection that may write: WAL, `synchronous=NORMAL`,
-/// foreign keys, busy timeout.
+/// foreign keys, busy timeout, the statement cache.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<(), StateError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StateError::Corrupt(format!("the store refused WAL mode (journal mode is {mode})")));
@@ -186,6 +190,7 @@ pub(crate) fn configure_writer(conn: &Connection) -> Result<(), StateError> {
 /// the file, set by the writer).
 pub(crate) fn configure_reader(conn: &Connection) -> Result<(), StateError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }

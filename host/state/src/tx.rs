@@ -37,6 +37,13 @@ impl<'a> Tx<'a> {
         Tx { conn }
     }
 
+    /// Execute one statement, prepared once per connection and reused from
+    /// rusqlite's statement cache (a cycle writes the same few statements
+    /// for every user).
+    pub(crate) fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
     /// Run `f` all-or-nothing (a savepoint, nesting-safe).
     pub(crate) fn atomic<T>(&self, f: impl FnOnce() -> Result<T, StateError>) -> Result<T, StateError> {
         self.conn.execute_batch("SAVEPOINT provisio_op")?;
@@ -71,7 +78,7 @@ impl<'a> Tx<'a> {
     /// (an administrative override; the engine uses
     /// [`Tx::check_connection_identifier`]).
     pub fn set_connection_identifier(&self, connection: &str, identifier: &str) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO connections (name, unique_identifier, recorded_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (name) DO UPDATE SET
                  unique_identifier = excluded.unique_identifier,
@@ -114,7 +121,7 @@ impl<'a> Tx<'a> {
 
     /// The key of channel `channel` of `connection`, created if new.
     pub fn channel(&self, connection: &str, channel: &str) -> Result<ChannelKey, StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO channels (connection, name, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (connection, name) DO NOTHING",
             params![connection, channel, wall_clock()],
@@ -137,7 +144,7 @@ impl<'a> Tx<'a> {
 
     /// Every channel: key, connection, channel name; sorted by names.
     pub fn channels(&self) -> Result<Vec<(ChannelKey, String, String)>, StateError> {
-        let mut stmt = self.conn.prepare("SELECT id, connection, name FROM channels ORDER BY connection, name")?;
+        let mut stmt = self.conn.prepare_cached("SELECT id, connection, name FROM channels ORDER BY connection, name")?;
         let rows = stmt.query_map([], |row| Ok((ChannelKey(row.get(0)?), row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -151,7 +158,7 @@ impl<'a> Tx<'a> {
         };
         self.atomic(|| {
             for table in ["user_state", "group_state", "cycles", "high_water", "intents", "held_deprovisions", "deprovision_approvals", "channel_health"] {
-                self.conn.execute(&format!("DELETE FROM {table} WHERE channel_id = ?1"), params![key.0])?;
+                self.exec(&format!("DELETE FROM {table} WHERE channel_id = ?1"), params![key.0])?;
             }
             Ok(true)
         })
@@ -203,7 +210,7 @@ impl<'a> Tx<'a> {
 
     /// Set a high-water mark.
     pub fn set_high_water_of(&self, ch: ChannelKey, which: HighWater, value: &str) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO high_water (channel_id, kind, value, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (channel_id, kind) DO UPDATE SET
                  value = excluded.value, updated_at = excluded.updated_at",

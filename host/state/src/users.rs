@@ -40,7 +40,7 @@ fn with_status((mut user, word): (UserState, String)) -> Result<UserState, State
 
 impl Tx<'_> {
     fn select_users(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<UserState>, StateError> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM user_state WHERE {filter}"))?;
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM user_state WHERE {filter}"))?;
         let rows = stmt.query_map(args, read_row)?;
         rows.map(|r| with_status(r?)).collect()
     }
@@ -53,7 +53,7 @@ impl Tx<'_> {
     /// One user.
     pub fn user(&self, ch: ChannelKey, guid: &str) -> Result<Option<UserState>, StateError> {
         let mut stmt =
-            self.conn.prepare(&format!("SELECT {COLUMNS} FROM user_state WHERE channel_id = ?1 AND guid = ?2"))?;
+            self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM user_state WHERE channel_id = ?1 AND guid = ?2"))?;
         stmt.query_row(params![ch.0, guid], read_row).optional()?.map(with_status).transpose()
     }
 
@@ -71,7 +71,7 @@ impl Tx<'_> {
     /// Insert or replace a user. On replace, `created_at` stays as first
     /// written; every other field is taken from `user`.
     pub fn upsert_user(&self, ch: ChannelKey, user: &UserState) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO user_state (channel_id, guid, target_id, unique_id, hash, status, dirty,
                                      last_error, attempts, updated_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -103,7 +103,7 @@ impl Tx<'_> {
 
     /// Forget a user. `true` if it was known.
     pub fn remove_user(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
-        let n = self.conn.execute("DELETE FROM user_state WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+        let n = self.exec("DELETE FROM user_state WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
         Ok(n > 0)
     }
 
@@ -113,7 +113,7 @@ impl Tx<'_> {
     /// Identifier; an engine that knows the identifier should rather
     /// [`Tx::upsert_user`] a dirty row with it.
     pub fn mark_dirty(&self, ch: ChannelKey, guid: &str, error: &str, now: i64) -> Result<(), StateError> {
-        self.conn.execute(
+        self.exec(
             "INSERT INTO user_state (channel_id, guid, target_id, unique_id, hash, status, dirty,
                                      last_error, attempts, updated_at, created_at)
              VALUES (?1, ?2, NULL, '', '', ?3, 1, ?4, 1, ?5, ?5)
