@@ -92,6 +92,13 @@ struct Args {
 }
 
 fn main() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == process::SPAWNER_FLAG) {
+        std::process::exit(process::spawner_main(&argv[2..]));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        process::use_spawner(exe);
+    }
     let args = Args::parse();
     match run(args) {
         Ok(true) => {}

@@ -3,7 +3,9 @@
 //! [`run_measured`] starts a command with its output in files (so a chatty
 //! child never blocks on a pipe) and reaps it with `wait4`, which gives the
 //! child's own resource usage: peak resident set size (`ru_maxrss`) and CPU
-//! time. Wall time is taken around spawn and reap.
+//! time. Wall time is taken around spawn and reap. The bench starts its
+//! measured commands through a fresh copy of itself ([`spawner_main`]), so
+//! that a child's peak memory is its own (see [`run_measured`]).
 //!
 //! [`Peer`] is a background server (uvicorn, slapd, wrk): started with
 //! `PR_SET_PDEATHSIG` so it never outlives the bench, stopped by its pid
@@ -70,12 +72,104 @@ fn dies_with_parent(cmd: &mut Command) {
 
 /// Run `cmd` to completion, measuring it. Output goes to `<dir>/<label>.stdout|.stderr`.
 /// A run longer than `limit` is killed (and reported as failed).
+///
+/// With a spawner ([`use_spawner`], set by the bench's `main`), the command is started by a
+/// fresh `provisio-bench` process instead of by this one. On Linux, a child's `ru_maxrss` is at
+/// least the resident size of the process it was forked from (`exec` carries the old memory's
+/// high-water mark over): forked from the bench, which holds the in-process sandbox's users,
+/// every `provisio` run would report the bench's memory, not its own. The spawner is small when
+/// it forks, measures the real child with `wait4`, and writes what it measured to a file.
 pub fn run_measured(mut cmd: Command, dir: &Path, label: &str, limit: Duration) -> Result<Measured, String> {
     let out_path = dir.join(format!("{label}.stdout"));
     let err_path = dir.join(format!("{label}.stderr"));
     let out = std::fs::File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
     let err = std::fs::File::create(&err_path).map_err(|e| format!("{}: {e}", err_path.display()))?;
-    cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+    let raw = match SPAWNER.get() {
+        None => {
+            cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+            measure(cmd, limit)?
+        }
+        Some(spawner) => {
+            let result = dir.join(format!("{label}.measured.json"));
+            let mut outer = Command::new(spawner);
+            outer.arg(SPAWNER_FLAG).arg(&result).arg(limit.as_millis().to_string()).arg("--");
+            outer.arg(cmd.get_program()).args(cmd.get_args());
+            if let Some(cwd) = cmd.get_current_dir() {
+                outer.current_dir(cwd);
+            }
+            for (k, v) in cmd.get_envs() {
+                match v {
+                    Some(v) => outer.env(k, v),
+                    None => outer.env_remove(k),
+                };
+            }
+            outer.stdin(Stdio::null()).stdout(out).stderr(err);
+            let spawner_run = measure(outer, limit + Duration::from_secs(10))?;
+            let text = std::fs::read_to_string(&result).map_err(|e| {
+                format!("the measuring process left no result ({}): {e}; its status: {}", result.display(), spawner_run.status)
+            })?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", result.display()))?
+        }
+    };
+    Ok(Measured {
+        wall: Duration::from_nanos(raw.wall_ns),
+        max_rss: raw.max_rss,
+        cpu: Duration::from_nanos(raw.cpu_ns),
+        success: raw.success,
+        status: raw.status,
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    })
+}
+
+/// The first argument that makes `provisio-bench` a spawner ([`spawner_main`]).
+pub const SPAWNER_FLAG: &str = "__measure-child";
+
+static SPAWNER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Start measured commands through `exe` (this program) in spawner mode.
+pub fn use_spawner(exe: PathBuf) {
+    let _ = SPAWNER.set(exe);
+}
+
+/// Spawner mode: `provisio-bench __measure-child RESULT LIMIT_MS -- PROGRAM ARGS...` runs the
+/// program (stdio, environment and directory inherited), measures it and writes the
+/// measurement to RESULT as JSON. Answers the exit status.
+pub fn spawner_main(args: &[std::ffi::OsString]) -> i32 {
+    let run = || -> Result<(), String> {
+        let [result, limit, dashes, program, rest @ ..] = args else {
+            return Err("usage: __measure-child RESULT LIMIT_MS -- PROGRAM ARGS...".into());
+        };
+        if dashes != "--" {
+            return Err("expected -- before the program".into());
+        }
+        let limit: u64 = limit.to_str().and_then(|l| l.parse().ok()).ok_or("LIMIT_MS is not a number")?;
+        let mut cmd = Command::new(program);
+        cmd.args(rest);
+        let raw = measure(cmd, Duration::from_millis(limit))?;
+        std::fs::write(result, serde_json::to_vec(&raw).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    };
+    match run() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("provisio-bench (measuring a child): {e}");
+            2
+        }
+    }
+}
+
+/// What [`measure`] found, as the spawner writes it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct RawMeasure {
+    wall_ns: u64,
+    max_rss: u64,
+    cpu_ns: u64,
+    success: bool,
+    status: String,
+}
+
+/// Start `cmd` (stdio already set), reap it with `wait4` and answer its own usage.
+fn measure(mut cmd: Command, limit: Duration) -> Result<RawMeasure, String> {
     dies_with_parent(&mut cmd);
     let started = Instant::now();
     let child = cmd.spawn().map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
@@ -125,14 +219,12 @@ pub fn run_measured(mut cmd: Command, dir: &Path, label: &str, limit: Duration) 
     } else {
         (false, format!("killed by signal {}", libc::WTERMSIG(status)))
     };
-    Ok(Measured {
-        wall,
+    Ok(RawMeasure {
+        wall_ns: wall.as_nanos() as u64,
         max_rss: usage.ru_maxrss as u64 * 1024,
-        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        cpu_ns: (tv(usage.ru_utime) + tv(usage.ru_stime)).as_nanos() as u64,
         success,
         status,
-        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
     })
 }
 
