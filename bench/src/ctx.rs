@@ -28,7 +28,7 @@ pub struct Options {
     pub sandbox_threads: usize,
     /// Max Threads of the channel into scim2-server, and wrk's connections.
     pub target_threads: usize,
-    /// Profile the figures that miss their goals with perf.
+    /// Take the profiles (see `main.rs`, `profiles`).
     pub profile: bool,
     /// Scenario groups to run (connectors, target, sandbox, ldap); empty: all.
     pub only: Vec<String>,

@@ -77,7 +77,7 @@ pub fn read_source(source: &SourceConfig) -> Result<Snapshot, String> {
             let read = read.map_err(|e| mask(&e, password.as_deref()))?;
             match read.scope {
                 LdapScope::Full(snapshot) => Ok(snapshot),
-                LdapScope::Delta(_) => Err("an LDAP read without a mark returned a delta".into()),
+                LdapScope::Delta(_) | LdapScope::Streamed => Err("an LDAP read without a mark returned a delta".into()),
             }
         }
     }
@@ -136,10 +136,11 @@ pub async fn read_channel(
             let since = mark.and_then(|m| decode_mark(channel, m));
             let request = ReadRequest { since: since.as_deref(), in_step };
             let LdapRead { scope, high_water, warnings } =
-                provisio_source::ldap::read(l, password.as_deref(), &request)
+                provisio_source::ldap::read_streaming(l, password.as_deref(), &request, each)
                     .await
                     .map_err(|e| redactor.redact(&mask(&e, password.as_deref())))?;
             let scope = match scope {
+                LdapScope::Streamed => ChannelScope::Streamed { groups: Vec::new() },
                 LdapScope::Full(s) => ChannelScope::Full(s),
                 LdapScope::Delta(d) => ChannelScope::Delta(d),
             };

@@ -148,6 +148,25 @@ impl Directory {
 
     /// A subtree search under the base DN, every page of it.
     pub async fn search(&mut self, filter: &str, attrs: &[String]) -> Result<Vec<Entry>, String> {
+        let mut out = Vec::new();
+        self.search_each(filter, attrs, &mut |entry| {
+            out.push(entry);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// [`Directory::search`], handing each entry to `each` as it arrives instead of collecting
+    /// them; answers how many entries came. An error from `each` stops the search. As with
+    /// `search`, a truncated or failed search is an error after the entries handed over so
+    /// far: the caller must act on none of them.
+    pub async fn search_each(
+        &mut self,
+        filter: &str,
+        attrs: &[String],
+        each: &mut dyn FnMut(Entry) -> Result<(), String>,
+    ) -> Result<usize, String> {
         let mut adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new())];
         if self.no_paging.is_none() {
             adapters.push(Box::new(PagedResults::new(self.page_size.min(i32::MAX as u32) as i32)));
@@ -160,10 +179,16 @@ impl Directory {
             .streaming_search_with(adapters, &base, Scope::Subtree, filter, attrs.to_vec())
             .await
             .map_err(|e| self.search_error(filter, &e))?;
-        let mut out = Vec::new();
+        let mut count = 0;
         loop {
             match stream.next().await {
-                Ok(Some(raw)) => out.push(self.entry(SearchEntry::construct(raw), out.len() + 1)),
+                Ok(Some(raw)) => {
+                    count += 1;
+                    if let Err(e) = each(self.entry(SearchEntry::construct(raw), count)) {
+                        let _ = stream.finish().await;
+                        return Err(e);
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     let _ = stream.finish().await;
@@ -175,14 +200,13 @@ impl Directory {
         if result.rc == 4 {
             let why = self.no_paging.clone().unwrap_or_else(|| "the paged search was still cut short".into());
             return Err(format!(
-                "{url}: the server truncated the result at {} entries (sizeLimitExceeded) and {why}; nothing was provisioned from a partial scope. Turn paging on (page_size = 500), or raise the bind account's size limit on the server",
-                out.len()
+                "{url}: the server truncated the result at {count} entries (sizeLimitExceeded) and {why}; nothing was provisioned from a partial scope. Turn paging on (page_size = 500), or raise the bind account's size limit on the server"
             ));
         }
         if result.rc != 0 {
             return Err(self.search_error(filter, &LdapError::LdapResult { result }));
         }
-        Ok(out)
+        Ok(count)
     }
 
     /// Unbind (errors ignored: the read is over).

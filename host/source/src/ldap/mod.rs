@@ -19,7 +19,10 @@
 //! # Full and incremental reads
 //!
 //! Without `change_detection`, or without a stored high-water mark, [`read`] reads the whole
-//! scope ([`LdapScope::Full`]). With both, it reads ([`LdapScope::Delta`]):
+//! scope ([`LdapScope::Full`]); [`read_streaming`] hands each user of a whole read to the
+//! caller as its entry arrives instead, when the scope can be judged entry by entry (users by
+//! filter, no groups: [`LdapScope::Streamed`]), so an initial sync of a large directory keeps
+//! no entry. With both, it reads ([`LdapScope::Delta`]):
 //! 1. the GUIDs of every user in scope (attributes: object class, GUID and member-of only), so
 //!    deletions and scope exits are seen every cycle, whatever changed;
 //! 2. the whole entries of the users changed since the mark ([`changes`]);
@@ -41,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SourceError;
 use crate::filter::{Filter, escape_value};
-use crate::scope::{Delta, Rules, Snapshot};
+use crate::scope::{Delta, Rules, Snapshot, SourceUser};
 use crate::status::AccountStatus;
 use crate::{Entry, FileSourceConfig};
 pub use changes::{ChangeAlgorithm, ChangeDetection};
@@ -325,6 +328,9 @@ pub struct ReadRequest<'a> {
 pub enum LdapScope {
     /// The whole scope.
     Full(Snapshot),
+    /// The whole scope, its users handed to the caller one by one as they were read
+    /// ([`read_streaming`]; users by filter, no groups).
+    Streamed,
     /// Every GUID in scope, whole entries for the changed ones.
     Delta(Delta),
 }
@@ -347,16 +353,43 @@ pub async fn read(
     password: Option<&str>,
     request: &ReadRequest<'_>,
 ) -> Result<LdapRead, String> {
+    read_inner(cfg, password, request, None).await
+}
+
+/// [`read`], but a full read whose scope can be judged entry by entry
+/// ([`Rules::is_local`]) hands each user to `each` as its entry arrives and keeps none
+/// ([`LdapScope::Streamed`]): a directory of any size is read in little memory. An error may
+/// come after users were handed over; then nothing of the read may be acted on.
+pub async fn read_streaming(
+    cfg: &LdapSourceConfig,
+    password: Option<&str>,
+    request: &ReadRequest<'_>,
+    each: &mut dyn FnMut(SourceUser),
+) -> Result<LdapRead, String> {
+    read_inner(cfg, password, request, Some(each)).await
+}
+
+async fn read_inner(
+    cfg: &LdapSourceConfig,
+    password: Option<&str>,
+    request: &ReadRequest<'_>,
+    each: Option<&mut dyn FnMut(SourceUser)>,
+) -> Result<LdapRead, String> {
     if let Some(problem) = cfg.check().into_iter().next() {
         return Err(problem.to_string());
     }
     let mut dir = Directory::connect(cfg, password).await?;
-    let result = read_with(&mut dir, cfg, request).await;
+    let result = read_with(&mut dir, cfg, request, each).await;
     dir.close().await;
     result
 }
 
-async fn read_with(dir: &mut Directory, cfg: &LdapSourceConfig, request: &ReadRequest<'_>) -> Result<LdapRead, String> {
+async fn read_with(
+    dir: &mut Directory,
+    cfg: &LdapSourceConfig,
+    request: &ReadRequest<'_>,
+    each: Option<&mut dyn FnMut(SourceUser)>,
+) -> Result<LdapRead, String> {
     let rules = cfg.local_rules()?;
     let origin = cfg.origin();
     let users_filter = cfg.user_search()?;
@@ -370,7 +403,10 @@ async fn read_with(dir: &mut Directory, cfg: &LdapSourceConfig, request: &ReadRe
         _ => None,
     };
     let Some((cd, mark)) = since else {
-        return full_read(dir, cfg, &rules, &users_filter, groups).await;
+        return match each {
+            Some(each) if rules.is_local() => streamed_read(dir, cfg, &rules, &users_filter, each).await,
+            _ => full_read(dir, cfg, &rules, &users_filter, groups).await,
+        };
     };
 
     // 1. Every GUID in scope.
@@ -391,7 +427,10 @@ async fn read_with(dir: &mut Directory, cfg: &LdapSourceConfig, request: &ReadRe
         .filter(|g| !request.in_step.contains(g.as_str()) && !changed_guids.contains(g.as_str()))
         .collect();
     if needed.len() > FETCH_BY_GUID_LIMIT {
-        return full_read(dir, cfg, &rules, &users_filter, groups).await;
+        return match each {
+            Some(each) if rules.is_local() => streamed_read(dir, cfg, &rules, &users_filter, each).await,
+            _ => full_read(dir, cfg, &rules, &users_filter, groups).await,
+        };
     }
     let mut entries = changed;
     for chunk in needed.chunks(GUIDS_PER_SEARCH) {
@@ -435,6 +474,56 @@ async fn full_read(
     };
     let snapshot = snapshot(rules, users, &groups, &cfg.origin())?;
     Ok(LdapRead { scope: LdapScope::Full(snapshot), high_water, warnings })
+}
+
+/// A full read of local scope: each user entry judged as it arrives and handed to `each`.
+async fn streamed_read(
+    dir: &mut Directory,
+    cfg: &LdapSourceConfig,
+    rules: &Rules,
+    users_filter: &str,
+    each: &mut dyn FnMut(SourceUser),
+) -> Result<LdapRead, String> {
+    let origin = cfg.origin();
+    let mut guids = crate::scope::DistinctGuids::default();
+    // The DN of each entry by its position, to name the first of two entries with one GUID.
+    let mut dns: Vec<String> = Vec::new();
+    let mut high_water: Option<String> = None;
+    let count = dir
+        .search_each(users_filter, &cfg.full_attributes(), &mut |entry| {
+            if let Some(cd) = &cfg.change_detection
+                && let Some(value) = entry.first(cd.attribute())
+            {
+                high_water = cd.max(high_water.as_deref().into_iter().chain([value]));
+            }
+            let dn = crate::dn::Dn::parse(&entry.dn)
+                .map_err(|err| describe(rules.entry_error(&entry, &origin, format!("cannot be used: {err}")), &origin))?;
+            dns.push(entry.dn.clone());
+            match rules.local_user(entry, &dn, &origin, &mut guids) {
+                Ok(Some(user)) => {
+                    each(user);
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
+                Err(SourceError::DuplicateGuid(mut d)) => {
+                    d.first_dn = dns.get(d.first_line.saturating_sub(1)).cloned().unwrap_or_default();
+                    Err(describe(SourceError::DuplicateGuid(d), &origin))
+                }
+                Err(e) => Err(describe(e, &origin)),
+            }
+        })
+        .await?;
+    let mut warnings = Vec::new();
+    if let Some(cd) = &cfg.change_detection
+        && high_water.is_none()
+        && count > 0
+    {
+        warnings.push(format!(
+            "change_detection: no user entry carries a usable {} (or the bind account cannot read it); every cycle reads the whole scope",
+            cd.attribute()
+        ));
+    }
+    Ok(LdapRead { scope: LdapScope::Streamed, high_water, warnings })
 }
 
 /// Scope over users and groups read from the server; messages name the server, not lines.
