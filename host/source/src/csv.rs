@@ -70,12 +70,7 @@ fn csv_error(text: &str, file: &Path, error: &::csv::Error, header_len: usize) -
 /// Parse a CSV file into entries (all or nothing).
 #[cfg(test)]
 pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> {
-    let mut entries = Vec::new();
-    parse_each(text, file, &mut |e, _| {
-        entries.push(e);
-        Ok(())
-    })?;
-    Ok(entries)
+    crate::collect(|each| parse_each(text, file, each))
 }
 
 /// Parse a CSV file, handing each row's entry to `each` as soon as it is

@@ -33,12 +33,7 @@ fn syntax(file: &Path, lines: &Lines, base: usize, e: &serde_json::Error, what: 
 /// Parse a JSON file into entries (all or nothing).
 #[cfg(test)]
 pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Entry>, SourceError> {
-    let mut entries = Vec::new();
-    parse_each(text, file, &mut |e, _| {
-        entries.push(e);
-        Ok(())
-    })?;
-    Ok(entries)
+    crate::collect(|each| parse_each(text, file, each))
 }
 
 /// Parse a JSON file, handing each entry to `each` as soon as it is read;

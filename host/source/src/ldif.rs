@@ -33,12 +33,7 @@ struct Logical {
 /// Parse an LDIF file into entries (all or nothing).
 #[cfg(test)]
 pub(crate) fn parse(text: &str, file: &Path, options: &ParseOptions) -> Result<Vec<Entry>, SourceError> {
-    let mut entries = Vec::new();
-    parse_each(text, file, options, &mut |e, _| {
-        entries.push(e);
-        Ok(())
-    })?;
-    Ok(entries)
+    crate::collect(|each| parse_each(text, file, options, each))
 }
 
 /// Parse an LDIF file, handing each entry to `each` once parsed; the first

@@ -226,6 +226,19 @@ pub fn parse_entries_with(
     Ok(entries)
 }
 
+/// The entries a parser hands over, collected (the parsers' own tests).
+#[cfg(test)]
+pub(crate) fn collect(
+    parse: impl FnOnce(&mut dyn FnMut(Entry, dn::Dn) -> Result<(), SourceError>) -> Result<(), SourceError>,
+) -> Result<Vec<Entry>, SourceError> {
+    let mut entries = Vec::new();
+    parse(&mut |entry, _| {
+        entries.push(entry);
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
 /// Parse a file's text, handing each entry to `each` as it is read.
 fn parse_each(
     text: &str,
