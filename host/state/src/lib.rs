@@ -7,13 +7,14 @@
 //! hash, members' target ids). It also keeps each connection's Unique User
 //! Identifier, the channels' high-water marks, a history of cycles with
 //! their summaries, and create intents. It is one SQLite file (bundled
-//! SQLite, no system library), with a versioned schema migrated on open
-//! (see [`schema`]).
+//! SQLite, no system library) or a PostgreSQL database
+//! ([`StateStore::open_postgres`], [`PgConfig`]), with a versioned schema
+//! migrated on open (see [`schema`]).
 //!
 //! # One run at a time
 //!
-//! [`StateStore::open`] takes an exclusive run lock (`<path>.lock`) held
-//! for the store's lifetime; a second open, from any process, is refused
+//! [`StateStore::open`] takes an exclusive run lock (`<path>.lock`; on
+//! PostgreSQL an advisory lock of the session) held for the store's lifetime; a second open, from any process, is refused
 //! with [`StateError::Locked`] naming the holder's pid. Read-only tools
 //! (`channels list`) use [`StateStore::open_read_only`], which takes no
 //! lock and can read while a run writes (WAL mode).
@@ -80,9 +81,18 @@
 //!
 //! # Backends
 //!
-//! SQLite today. The SQL is written in the dialect SQLite and PostgreSQL
-//! share, and no SQLite type appears in the API, so a PostgreSQL backend
-//! can sit behind the same methods.
+//! SQLite and PostgreSQL, behind the same methods ([`StoreConfig`] picks
+//! one). Every [`Tx`] method is written once against a small neutral query
+//! layer (a value enum for parameters, a row type; `query.rs`), in the SQL
+//! both dialects share, with `?N` placeholders (`$N` for PostgreSQL).
+//! SQLite prepares each statement once per connection (`sqlite.rs`). The
+//! PostgreSQL client lives on a thread of its own (`pg/conn.rs`), because
+//! the engine calls the store from inside a tokio runtime, where the sync
+//! client's own runtime would panic. On PostgreSQL the run lock is a
+//! session-level advisory lock and read-only opens use a read-only session
+//! (`pg/schema.rs`). [`StateStore::copy_from`] copies a SQLite store into
+//! an empty PostgreSQL one (`provisio state migrate`). The decisions are in
+//! `docs/state-postgres.md`.
 
 mod copy;
 mod cycles;

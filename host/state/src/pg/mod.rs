@@ -201,3 +201,30 @@ pub(crate) fn db_error(e: postgres::Error) -> StateError {
     };
     StateError::Database { message, source: Box::new(e) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(url: &str) -> PgConfig {
+        PgConfig { url: url.into(), password: Some("hunter2-secret".into()), tls: PgTls::Disable, ca_file: None }
+    }
+
+    #[test]
+    fn the_location_never_shows_a_password() {
+        assert_eq!(cfg("postgres://u@h:5432/db?sslmode=disable").location(), "postgres://u@h:5432/db");
+        assert_eq!(cfg("postgres://u:pw@h:5432/db").location(), "postgres://u:***@h:5432/db");
+        assert!(!format!("{:?}", cfg("postgres://u@h/db")).contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_urls_name_the_key() {
+        let err = |url: &str| cfg(url).client_config().unwrap_err().to_string();
+        assert!(err("mysql://u@h/db").contains("[engine.state_store] url must be"));
+        assert!(err("postgres://u:pw@h/db").contains("url holds a password"));
+        assert!(err("postgres://u@h/db?password=pw").contains("url holds a password"));
+        assert!(err("postgres://u@h:port/db").contains("url is not a valid"));
+        assert!(err("postgres://h/db").contains("names no user"));
+        assert!(cfg("postgres://u@h:5432/db").client_config().is_ok());
+    }
+}
