@@ -111,6 +111,17 @@ pub struct Postgres {
 impl Postgres {
     /// A fresh cluster with the superuser [`USER`] and its database.
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// The same, also speaking TLS with a certificate for 127.0.0.1 issued
+    /// by a CA made for this server ([`Postgres::ca_file`]; openssl, as the
+    /// slapd fixture makes them).
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bin = bin_dir();
         let run_as = RunAs::current();
         let dir = tempfile::tempdir().expect("a temporary directory for postgres");
@@ -135,6 +146,22 @@ impl Postgres {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        let mut ssl = Vec::new();
+        if tls {
+            crate::slapd::make_certificates(dir.path());
+            for f in ["ca.pem", "server.pem", "server.key"] {
+                run_as.chown(&dir.path().join(f));
+            }
+            let at = |f: &str| dir.path().join(f).display().to_string();
+            ssl = vec![
+                "-c".to_owned(),
+                "ssl=on".to_owned(),
+                "-c".to_owned(),
+                format!("ssl_cert_file={}", at("server.pem")),
+                "-c".to_owned(),
+                format!("ssl_key_file={}", at("server.key")),
+            ];
+        }
         let mut failures = Vec::new();
         let mut dir = Some(dir);
         for _ in 0..PORT_ATTEMPTS {
@@ -145,6 +172,7 @@ impl Postgres {
                 .arg(&data)
                 .args(["-c", "listen_addresses=127.0.0.1", "-p", &port.to_string()])
                 .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                .args(&ssl)
                 .arg("-k")
                 .arg(d.path())
                 .env("LC_ALL", "C")
@@ -189,6 +217,11 @@ impl Postgres {
             std::thread::sleep(Duration::from_millis(100));
         }
         Err(format!("not ready within {READY_TIMEOUT:?}"))
+    }
+
+    /// The PEM file of the CA of a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.as_ref().expect("the server's directory").path().join("ca.pem")
     }
 
     /// The port on 127.0.0.1.

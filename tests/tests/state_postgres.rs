@@ -294,3 +294,31 @@ fn a_sqlite_store_is_copied_in_whole() {
     let err = target.copy_from(&sqlite).unwrap_err().to_string();
     assert!(err.contains("is not empty") && err.contains("connections"), "{err}");
 }
+
+#[test]
+fn tls_modes_against_a_tls_server() {
+    let pg = Postgres::start_tls();
+    let url = pg.create_database("tls");
+    let with = |tls: PgTls, ca: Option<std::path::PathBuf>, url: &str| {
+        StateStore::open_postgres(&PgConfig { url: url.to_owned(), password: Some(PASSWORD.into()), tls, ca_file: ca })
+            .map(|s| s.schema_version().unwrap())
+    };
+    // verify-full with the server's CA; require without any.
+    assert_eq!(with(PgTls::VerifyFull, Some(pg.ca_file()), &url).unwrap(), provisio_state::SCHEMA_VERSION);
+    assert_eq!(with(PgTls::Require, None, &url).unwrap(), provisio_state::SCHEMA_VERSION);
+    assert_eq!(with(PgTls::Disable, None, &url).unwrap(), provisio_state::SCHEMA_VERSION);
+    // verify-full refuses a certificate no trusted CA issued, and one for
+    // another name.
+    let err = with(PgTls::VerifyFull, None, &url).unwrap_err().to_string();
+    assert!(err.contains("cannot connect") && err.contains("tls"), "{err}");
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let err = with(PgTls::VerifyFull, Some(pg.ca_file()), &by_name).unwrap_err().to_string();
+    assert!(err.contains("cannot connect"), "{err}");
+    // A ca_file that is no certificate is named.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("ca.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let err = with(PgTls::VerifyFull, Some(junk), &url).unwrap_err().to_string();
+    assert!(err.contains("ca_file") && err.contains("ca.pem"), "{err}");
+    assert!(!err.contains(PASSWORD));
+}

@@ -137,6 +137,24 @@ fn cycles_on_postgres_end_as_on_sqlite() {
     let info = s.run_ok(&["state", "info"]);
     assert!(info.contains("postgres") && info.contains(&url) && info.contains("user_state"), "{info}");
     no_password(&s, &[&info]);
+
+    // While another run holds the store (its run lock: here this test
+    // process, as a cycle of `provisio sync` does), a run is refused and told
+    // who holds it; once released, runs go on.
+    let holder = provisio_state::StateStore::open_postgres(&provisio_state::PgConfig {
+        url: url.clone(),
+        password: Some(PASSWORD.into()),
+        tls: provisio_state::PgTls::Disable,
+        ca_file: None,
+    })
+    .expect("open the store");
+    let out = s.run(&["sync", "--once"]);
+    let e = stderr(&out);
+    assert!(!out.status.success(), "{e}");
+    assert!(e.contains("another provisio run") && e.contains(&format!("provisio pid={}", std::process::id())), "{e}");
+    no_password(&s, &[&e, &stdout(&out)]);
+    drop(holder);
+    s.sync_ok();
 }
 
 #[test]

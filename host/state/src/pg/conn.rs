@@ -165,6 +165,10 @@ impl PgConn {
 
 impl Drop for PgConn {
     fn drop(&mut self) {
+        // Release the run lock before returning: closing the session
+        // releases it too, but the server notices a closed session a moment
+        // later, and the next run (or test) could be refused in between.
+        let _ = self.call(|s| Ok(s.client.batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")));
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
