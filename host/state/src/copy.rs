@@ -88,7 +88,7 @@ impl StateStore {
                 let mut rows = stmt.query([])?;
                 let (mut chunk, mut copied) = (Vec::with_capacity(CHUNK), 0u64);
                 while let Some(row) = rows.next()? {
-                    chunk.push(crate::sqlite::read(row, columns.len())?.0);
+                    chunk.push(crate::sqlite::read(row, columns.len())?.into_values());
                     if chunk.len() == CHUNK {
                         copied += insert_all(to, &insert, std::mem::take(&mut chunk))?;
                     }
@@ -105,7 +105,7 @@ impl StateStore {
 }
 
 /// Insert `rows` with `insert` on the connection's thread, in one call.
-fn insert_all(to: &crate::pg::PgConn, insert: &str, rows: Vec<Vec<Value>>) -> Result<u64, StateError> {
+fn insert_all(to: &crate::pg::PgConn, insert: &str, rows: Vec<Vec<Value<'static>>>) -> Result<u64, StateError> {
     if rows.is_empty() {
         return Ok(0);
     }

@@ -14,7 +14,7 @@ use crate::tx::Tx;
 
 const COLUMNS: &str = "guid, target_id, name, members_hash, members, dirty, last_error";
 
-fn read_row(row: &Row) -> Result<(GroupState, String), StateError> {
+fn read_row(row: &Row<'_>) -> Result<(GroupState, String), StateError> {
     Ok((
         GroupState {
             guid: row.get(0)?,
@@ -37,8 +37,9 @@ fn with_members((mut group, json): (GroupState, String)) -> Result<GroupState, S
 
 impl Tx<'_> {
     fn select_groups(&self, filter: &str, args: &[Value]) -> Result<Vec<GroupState>, StateError> {
-        let rows = self.query(&format!("SELECT {COLUMNS} FROM group_state WHERE {filter}"), args)?;
-        rows.iter().map(|r| with_members(read_row(r)?)).collect()
+        self.query_map(&format!("SELECT {COLUMNS} FROM group_state WHERE {filter}"), args, |r| {
+            with_members(read_row(r)?)
+        })
     }
 
     /// Every group of the channel, by GUID.

@@ -58,20 +58,34 @@ impl<'a> Tx<'a> {
     }
 
     /// Run one query and return all its rows.
-    pub(crate) fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StateError> {
+    pub(crate) fn query(&self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row<'static>>, StateError> {
         match self.db {
             Db::Sqlite(conn) => crate::sqlite::query(conn, sql, params),
             Db::Postgres(pg) => pg.query(sql, params),
         }
     }
 
+    /// Run one query and map each row (SQLite reads the rows in place,
+    /// for the large reads: every user of a channel).
+    pub(crate) fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[Value<'_>],
+        mut f: impl FnMut(&Row<'_>) -> Result<T, StateError>,
+    ) -> Result<Vec<T>, StateError> {
+        match self.db {
+            Db::Sqlite(conn) => crate::sqlite::query_map(conn, sql, params, f),
+            Db::Postgres(pg) => pg.query(sql, params)?.iter().map(&mut f).collect(),
+        }
+    }
+
     /// Run one query and return its first row, if any.
-    pub(crate) fn query_opt(&self, sql: &str, params: &[Value]) -> Result<Option<Row>, StateError> {
+    pub(crate) fn query_opt(&self, sql: &str, params: &[Value<'_>]) -> Result<Option<Row<'static>>, StateError> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
     /// Run one query that returns exactly one row.
-    pub(crate) fn query_one(&self, sql: &str, params: &[Value]) -> Result<Row, StateError> {
+    pub(crate) fn query_one(&self, sql: &str, params: &[Value<'_>]) -> Result<Row<'static>, StateError> {
         self.query_opt(sql, params)?.ok_or_else(|| StateError::Corrupt(format!("no row from: {sql}")))
     }
 

@@ -13,7 +13,7 @@ const COLUMNS: &str = "guid, target_id, unique_id, hash, status, dirty, last_err
                        updated_at, created_at";
 
 /// A row selected with [`COLUMNS`]; the status word is checked afterwards.
-fn read_row(row: &Row) -> Result<(UserState, String), StateError> {
+fn read_row(row: &Row<'_>) -> Result<(UserState, String), StateError> {
     let attempts: i64 = row.get(7)?;
     Ok((
         UserState {
@@ -40,8 +40,7 @@ fn with_status((mut user, word): (UserState, String)) -> Result<UserState, State
 
 impl Tx<'_> {
     fn select_users(&self, filter: &str, args: &[Value]) -> Result<Vec<UserState>, StateError> {
-        let rows = self.query(&format!("SELECT {COLUMNS} FROM user_state WHERE {filter}"), args)?;
-        rows.iter().map(|r| with_status(read_row(r)?)).collect()
+        self.query_map(&format!("SELECT {COLUMNS} FROM user_state WHERE {filter}"), args, |r| with_status(read_row(r)?))
     }
 
     /// Every user of the channel, by GUID.

@@ -129,8 +129,8 @@ impl PgConn {
     }
 
     /// Execute one statement; the rows it changed.
-    pub(crate) fn exec(&self, sql: &str, params: &[Value]) -> Result<u64, StateError> {
-        let (sql, params) = (sql.to_owned(), params.to_vec());
+    pub(crate) fn exec(&self, sql: &str, params: &[Value<'_>]) -> Result<u64, StateError> {
+        let (sql, params) = (sql.to_owned(), owned(params));
         self.call(move |s| {
             let stmt = s.prepare(&sql)?;
             s.client.execute(&stmt, &refs(&params)).map_err(db_error)
@@ -138,13 +138,14 @@ impl PgConn {
     }
 
     /// Run one query; all its rows.
-    pub(crate) fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StateError> {
-        let (sql, params) = (sql.to_owned(), params.to_vec());
-        self.call(move |s| {
+    pub(crate) fn query(&self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row<'static>>, StateError> {
+        let (sql, params) = (sql.to_owned(), owned(params));
+        let rows = self.call(move |s| {
             let stmt = s.prepare(&sql)?;
             let rows = s.client.query(&stmt, &refs(&params)).map_err(db_error)?;
-            rows.iter().map(read).collect()
-        })
+            rows.iter().map(read).collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(rows.into_iter().map(Row::new).collect())
     }
 
     /// Statements without parameters, separated by `;`.
@@ -188,14 +189,19 @@ impl Session {
     }
 }
 
+/// Parameters that can cross to the connection's thread.
+fn owned(params: &[Value<'_>]) -> Vec<Value<'static>> {
+    params.iter().map(|p| p.clone().into_owned()).collect()
+}
+
 /// Parameters as the client takes them.
-pub(crate) fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn refs<'a>(params: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 /// A result row as [`Value`]s: integers of any width, booleans as 0/1,
 /// text.
-pub(crate) fn read(row: &postgres::Row) -> Result<Row, StateError> {
+pub(crate) fn read(row: &postgres::Row) -> Result<Vec<Value<'static>>, StateError> {
     let mut values = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
         let bad = |e: postgres::Error| StateError::Corrupt(format!("column {}: {e}", column.name()));
@@ -209,7 +215,7 @@ pub(crate) fn read(row: &postgres::Row) -> Result<Row, StateError> {
         } else if *ty == Type::BOOL {
             row.try_get::<_, Option<bool>>(i).map_err(bad)?.map(|b| Value::Int(b.into()))
         } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::NAME || *ty == Type::BPCHAR {
-            row.try_get::<_, Option<String>>(i).map_err(bad)?.map(Value::Text)
+            row.try_get::<_, Option<String>>(i).map_err(bad)?.map(|t| Value::Text(t.into()))
         } else {
             return Err(StateError::Corrupt(format!(
                 "column {} has type {ty}, which the store does not use",
@@ -218,10 +224,10 @@ pub(crate) fn read(row: &postgres::Row) -> Result<Row, StateError> {
         };
         values.push(v.unwrap_or(Value::Null));
     }
-    Ok(Row(values))
+    Ok(values)
 }
 
-impl ToSql for Value {
+impl ToSql for Value<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Value::Null => Ok(IsNull::Yes),
@@ -229,7 +235,7 @@ impl ToSql for Value {
             Value::Int(n) if *ty == Type::INT4 => i32::try_from(*n)?.to_sql(ty, out),
             Value::Int(n) if *ty == Type::BOOL => (*n != 0).to_sql(ty, out),
             Value::Int(n) => n.to_sql(ty, out),
-            Value::Text(s) => s.as_str().to_sql(ty, out),
+            Value::Text(s) => s.as_ref().to_sql(ty, out),
         }
     }
 
