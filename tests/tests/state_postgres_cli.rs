@@ -167,6 +167,8 @@ fn state_migrate_copies_a_sqlite_store_and_the_next_cycle_sends_nothing() {
     s.sync_ok();
     s.sync_ok();
     let sqlite_key = std::fs::read(s.state_path().with_extension("key")).expect("the SQLite store's key");
+    let info = s.run_ok(&["state", "info"]);
+    assert!(info.contains("sqlite") && info.contains("state.db"), "{info}");
 
     let url = pg.create_database("migrate");
     s.reconfigure(|b| b.engine("state_store", pg_store(&url, Some("keys/shared.key"))));
