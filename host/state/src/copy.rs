@@ -39,7 +39,8 @@ const SEQUENCED: &[&str] = &["channels", "cycles"];
 const CHUNK: usize = 1000;
 
 impl StateStore {
-    /// Rows per data table, in [`TABLES`] order.
+    /// Rows per data table (every table but `schema_migrations`, parents
+    /// first).
     pub fn table_counts(&self) -> Result<Vec<(String, u64)>, StateError> {
         let tx = self.autocommit();
         TABLES

@@ -1,11 +1,16 @@
 //! [`Tx`], the handle every read and write goes through, and its
 //! connection, channel and high-water operations.
 //!
-//! A `Tx` borrows the store's database connection. Inside
-//! [`crate::StateStore::transaction`] it runs in that transaction; through
-//! the store's own methods each call stands alone (autocommit). Operations
-//! of more than one statement wrap themselves in a savepoint, which nests
-//! inside a surrounding transaction and behaves as one outside it.
+//! A `Tx` borrows the store's database connection (SQLite, or the
+//! PostgreSQL session's thread). Inside [`crate::StateStore::transaction`]
+//! it runs in that transaction; through the store's own methods each call
+//! stands alone (autocommit). Operations of more than one statement are
+//! all-or-nothing ([`Tx::atomic`]): a savepoint inside a transaction, and
+//! outside one a savepoint on SQLite (which then acts as a transaction) or
+//! a transaction of its own on PostgreSQL.
+//!
+//! Every method is written once, against the neutral query layer
+//! (`query.rs`), in the SQL both backends share.
 //!
 //! Users live in `users.rs`, groups in `groups.rs`, cycles and summaries in
 //! `cycles.rs`, intents in `intents.rs`: all `impl Tx` blocks.
