@@ -183,6 +183,12 @@ impl Engine {
     pub fn hash_key(path: &Path) -> Result<Vec<u8>, String> {
         match std::fs::read(path) {
             Ok(key) if key.len() >= 32 => Ok(key),
+            // An unreadable key is not replaced: a new key would make every
+            // stored hash look changed (and, for a shared hash_key_file,
+            // differ from the other nodes' key).
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("cannot read the hash key {}: {e}", path.display()))
+            }
             _ => {
                 let mut key = vec![0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| format!("cannot make a hash key: {e}"))?;

@@ -221,6 +221,15 @@ impl StateStore {
         Ok(StateStore { path: PathBuf::from(conn.location()), backend: Backend::Postgres(conn), read_only: true })
     }
 
+    /// Connect and migrate the PostgreSQL store's schema, without the run
+    /// lock; the schema version reached. For tests of migrations racing
+    /// (nodes starting at once), which the run lock would otherwise hide.
+    #[doc(hidden)]
+    pub fn migrate_postgres_unlocked(config: &PgConfig) -> Result<u32, StateError> {
+        let conn = PgConn::connect(config)?;
+        pg::schema::migrate(&conn, tx::wall_clock())
+    }
+
     /// [`StateStore::open`] or [`StateStore::open_postgres`].
     pub fn open_with(config: &StoreConfig) -> Result<Self, StateError> {
         match config {
