@@ -124,7 +124,13 @@ impl Postgres {
     fn start_with(tls: bool) -> Postgres {
         let bin = bin_dir();
         let run_as = RunAs::current();
-        let dir = tempfile::tempdir().expect("a temporary directory for postgres");
+        // As root the server runs as `postgres`, which must reach the
+        // directory: /tmp, not a private TMPDIR.
+        let parent = if run_as.0.is_some() { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let dir = tempfile::Builder::new()
+            .prefix("provisio-pg")
+            .tempdir_in(parent)
+            .expect("a temporary directory for postgres");
         run_as.chown(dir.path());
         let data = dir.path().join("data");
         let pwfile = dir.path().join("pwfile");
