@@ -12,6 +12,7 @@
 
 pub mod emulators;
 pub mod pingid_emulator;
+pub mod postgres;
 pub mod proxy;
 pub mod scenario;
 pub mod scim11_server;

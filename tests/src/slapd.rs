@@ -308,8 +308,9 @@ impl Drop for Slapd {
     }
 }
 
-/// A CA and a server certificate for IP 127.0.0.1 (openssl).
-fn make_certificates(dir: &Path) {
+/// A CA and a server certificate for IP 127.0.0.1 (openssl): `ca.pem`,
+/// `server.pem`, `server.key` in `dir` (also used by tests/src/postgres.rs).
+pub(crate) fn make_certificates(dir: &Path) {
     let openssl = tool("openssl");
     let run = |args: &[&str]| {
         let out = Command::new(&openssl).current_dir(dir).args(args).output().expect("run openssl");

@@ -10,7 +10,6 @@
 //! the target holds.
 
 use provisio_sandbox::{Sandbox, SandboxConfig};
-use provisio_state::StateStore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +93,7 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
 
     let engine = Engine::new(config, connectors).map_err(CliError::User)?;
     engine.redactor.add(&token);
-    let store = StateStore::open(&engine.config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+    let store = engine.config.open_store().map_err(|e| CliError::User(e.to_string()))?;
     let problems = engine.check(Some(&store));
     for p in &problems {
         eprintln!("{p}");

@@ -95,13 +95,16 @@ fn engine(global: &GlobalArgs) -> Result<Engine, CliError> {
 }
 
 fn open_store(engine: &Engine) -> Result<StateStore, CliError> {
-    let path = &engine.config.engine.state;
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::User(format!("cannot create {}: {e}", dir.display())))?;
+    if engine.config.engine.state_store.as_ref().is_none_or(|s| s.kind == crate::config::StoreKind::Sqlite) {
+        let path = &engine.config.engine.state;
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CliError::User(format!("cannot create {}: {e}", dir.display())))?;
+        }
     }
-    StateStore::open(path).map_err(|e| CliError::User(e.to_string()))
+    engine.config.open_store().map_err(|e| CliError::User(e.to_string()))
 }
 
 /// Print problems; fail on errors.
@@ -126,7 +129,7 @@ fn report_problems(problems: &[Problem]) -> Result<(), CliError> {
 pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> {
     let ConfigCommand::Check { json } = cmd;
     let engine = engine(global)?;
-    let store = StateStore::open_read_only(&engine.config.engine.state).ok();
+    let store = engine.config.open_store_read_only().ok();
     let problems = engine.check(store.as_ref());
     if *json {
         print_json(&serde_json::json!({ "problems": problems }))?;
@@ -327,9 +330,9 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
     // Read the state without locking or writing it; with no state yet, plan
     // against an empty store in a scratch directory.
     let scratch = tempfile::tempdir().map_err(|e| CliError::User(format!("cannot create a scratch directory: {e}")))?;
-    let store = match StateStore::open_read_only(&engine.config.engine.state) {
+    let store = match engine.config.open_store_read_only() {
         Ok(store) => store,
-        Err(_) if !engine.config.engine.state.exists() => {
+        Err(provisio_state::StateError::NotFound { .. }) => {
             StateStore::open(&scratch.path().join("plan.db")).map_err(|e| CliError::User(e.to_string()))?
         }
         Err(e) => return Err(CliError::User(e.to_string())),
@@ -413,7 +416,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
     match cmd {
         ChannelsCommand::List { json } => {
             let config = load_config(global)?;
-            let store = StateStore::open_read_only(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+            let store = config.open_store_read_only().map_err(|e| CliError::User(e.to_string()))?;
             let summaries = store.channel_summaries().map_err(|e| CliError::User(e.to_string()))?;
             if *json {
                 print_json(&serde_json::to_value(&summaries).unwrap_or_default())?;
@@ -428,7 +431,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
         }
         ChannelsCommand::Reset { channel } => {
             let config = load_config(global)?;
-            let store = StateStore::open(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+            let store = config.open_store().map_err(|e| CliError::User(e.to_string()))?;
             let (conn, ch) = resolve_channel(&config, channel)?;
             let existed = store.reset_channel(&conn, &ch).map_err(|e| CliError::User(e.to_string()))?;
             if existed {
@@ -440,7 +443,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
         }
         ChannelsCommand::Approve { channel } => {
             let config = load_config(global)?;
-            let store = StateStore::open(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+            let store = config.open_store().map_err(|e| CliError::User(e.to_string()))?;
             let (conn, ch) = resolve_channel(&config, channel)?;
             let key = store
                 .find_channel(&conn, &ch)
@@ -465,7 +468,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             // Reset the retry schedule of the dirty records, then run a cycle.
             let config = load_config(global)?;
             {
-                let store = StateStore::open(&config.engine.state).map_err(|e| CliError::User(e.to_string()))?;
+                let store = config.open_store().map_err(|e| CliError::User(e.to_string()))?;
                 let selected: Vec<(String, String)> = match channel {
                     Some(sel) => vec![resolve_channel(&config, sel)?],
                     None => config

@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod demo;
 pub mod engine;
 pub mod output;
+pub mod state;
 
 use crate::dirs;
 use crate::loader::{self, LoadReport};
@@ -97,6 +98,10 @@ pub enum Command {
     /// Channel state: counts, dirty records, resets, retries.
     #[command(subcommand)]
     Channels(engine::ChannelsCommand),
+    /// The state store: what it holds (`info`); copy a SQLite store into
+    /// PostgreSQL (`migrate --from FILE`).
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// A built-in SCIM 2.0 target on 127.0.0.1, in memory (optionally
     /// persisted to a JSON file), for trying mappings safely.
     Sandbox {
@@ -145,6 +150,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan { channel, json } => engine::plan(&cli.global, channel.clone(), *json),
         Command::Provision { user } => engine::provision(&cli.global, user),
         Command::Channels(cmd) => engine::channels(&cli.global, cmd),
+        Command::State(cmd) => state::run(&cli.global, cmd),
         Command::Sandbox { port, token, persist } => demo::sandbox(*port, token.clone(), persist.clone()),
         Command::Demo => demo::demo(&cli.global),
     }

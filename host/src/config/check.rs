@@ -83,6 +83,7 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
             Ok(_) => {}
         }
     }
+    check_state_store(config, &mut p);
     if config.connections.is_empty() {
         p.warning("connection", "no connection is configured; nothing will be provisioned");
     }
@@ -95,6 +96,44 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
     }
     p.0.sort_by(|a, b| a.severity.cmp(&b.severity));
     p.0
+}
+
+/// `[engine.state_store]`: settings that belong to PostgreSQL only, and
+/// for PostgreSQL the URL, password reference, CA file and hash key file.
+fn check_state_store(config: &Config, p: &mut Problems) {
+    use super::store::{StoreKind, TlsMode};
+    let Some(s) = &config.engine.state_store else { return };
+    let at = "engine.state_store";
+    if s.kind == StoreKind::Sqlite {
+        let extra = [("url", s.url.is_some()), ("password", s.password.is_some()), ("ca_file", s.ca_file.is_some()), ("hash_key_file", s.hash_key_file.is_some())];
+        for (key, set) in extra {
+            if set {
+                p.warning(format!("{at}.{key}"), "is used only with kind = \"postgres\"; the SQLite store is [engine] state");
+            }
+        }
+        return;
+    }
+    if let Err(e) = config.store_config() {
+        let key = ["url", "password"].into_iter().find(|k| e.starts_with(&format!("[{at}] {k}"))).unwrap_or("url");
+        p.error(format!("{at}.{key}"), e);
+    }
+    if let Err(e) = config.hash_key_path() {
+        p.error(format!("{at}.hash_key_file"), e);
+    }
+    if let Some(ca) = &s.ca_file
+        && !ca.is_file()
+    {
+        p.error(format!("{at}.ca_file"), format!("{} does not exist or is not a file", ca.display()));
+    }
+    if s.ca_file.is_some() && s.tls != TlsMode::VerifyFull {
+        p.warning(format!("{at}.ca_file"), "is used only with tls = \"verify-full\"");
+    }
+    if s.tls == TlsMode::Disable
+        && let Some(url) = &s.url
+        && !["@127.0.0.1", "@localhost", "@[::1]"].iter().any(|h| url.contains(h))
+    {
+        p.warning(format!("{at}.tls"), "is \"disable\" for a server that is not on this machine: the password and the state cross the network in clear; use tls = \"verify-full\"");
+    }
 }
 
 /// The effective Unique User Identifier of a connection: the Filter

@@ -31,8 +31,10 @@ use std::path::{Path, PathBuf};
 pub mod catalogue;
 pub mod check;
 pub mod secret;
+pub mod store;
 
 pub use secret::SettingValue;
+pub use store::{StateStoreConfig, StoreKind, TlsMode};
 
 /// Why a configuration file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +66,13 @@ pub struct EngineConfig {
     /// PROVISIO_CONNECTOR_DIR, before the binary's own directory).
     #[serde(default)]
     pub connector_dirs: Vec<PathBuf>,
-    /// The SQLite state store.
+    /// The SQLite state store (unless `[engine.state_store]` says otherwise).
     #[serde(default = "default_state")]
     pub state: PathBuf,
+    /// `[engine.state_store]`: the backend (`kind = "postgres"` and its
+    /// settings; see [`store`]). None: SQLite at `state`.
+    #[serde(default)]
+    pub state_store: Option<StateStoreConfig>,
     /// Seconds between provisioning cycles (PingFederate's Synchronization
     /// Frequency; default 60).
     #[serde(default = "default_frequency")]
@@ -122,6 +128,7 @@ impl Default for EngineConfig {
         EngineConfig {
             connector_dirs: Vec::new(),
             state: default_state(),
+            state_store: None,
             synchronization_frequency: default_frequency(),
             audit_log: default_audit(),
             quarantine_after: default_quarantine_after(),
@@ -304,6 +311,9 @@ impl Config {
         };
         resolve(&mut config.engine.state);
         resolve(&mut config.engine.audit_log);
+        if let Some(store) = &mut config.engine.state_store {
+            store.resolve_paths(&base);
+        }
         config.engine.connector_dirs.iter_mut().for_each(resolve);
         for connection in &mut config.connections {
             if let Some(ca) = &mut connection.tls.ca_file {

@@ -177,16 +177,22 @@ impl Engine {
         Ok(schema)
     }
 
-    /// The key that makes stored attribute hashes unguessable: kept beside
-    /// the state store, never in it, created on first use.
-    pub fn hash_key(state: &Path) -> Result<Vec<u8>, String> {
-        let path = state.with_extension("key");
-        match std::fs::read(&path) {
+    /// The key that makes stored attribute hashes unguessable: never in
+    /// the store; the file `path` (`Config::hash_key_path`: beside a SQLite
+    /// store, `hash_key_file` with PostgreSQL), created on first use.
+    pub fn hash_key(path: &Path) -> Result<Vec<u8>, String> {
+        match std::fs::read(path) {
             Ok(key) if key.len() >= 32 => Ok(key),
+            // An unreadable key is not replaced: a new key would make every
+            // stored hash look changed (and, for a shared hash_key_file,
+            // differ from the other nodes' key).
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("cannot read the hash key {}: {e}", path.display()))
+            }
             _ => {
                 let mut key = vec![0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| format!("cannot make a hash key: {e}"))?;
-                write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                write_private(path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 Ok(key)
             }
         }
@@ -194,7 +200,7 @@ impl Engine {
 
     /// One cycle over every active connection and channel.
     pub fn cycle(&self, store: &StateStore, audit: &Audit, options: &CycleOptions) -> Vec<ChannelReport> {
-        let hash_key = match Self::hash_key(&self.config.engine.state) {
+        let hash_key = match self.config.hash_key_path().and_then(|path| Self::hash_key(&path)) {
             Ok(k) => k,
             Err(e) => {
                 return vec![ChannelReport {

@@ -56,7 +56,7 @@ pub fn read(config: &Config, detail: bool) -> StoreView {
             });
         }
     }
-    let store = match StateStore::open_read_only(&config.engine.state) {
+    let store = match config.open_store_read_only() {
         Ok(store) => store,
         Err(StateError::NotFound { .. }) => return view,
         Err(e) => {

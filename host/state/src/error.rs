@@ -1,8 +1,9 @@
 //! The one error type of the state store, [`StateError`].
 //!
 //! Every message is written for the operator who reads it in the CLI: it
-//! names the store's path where one is involved and says what to do next.
-//! Backend errors (SQLite today, PostgreSQL later) are carried as text plus
+//! names the store's path (for PostgreSQL its URL, without password)
+//! where one is involved and says what to do next.
+//! Backend errors (SQLite, PostgreSQL) are carried as text plus
 //! their source, so that no backend type leaks into the public API.
 
 use std::path::PathBuf;
@@ -95,6 +96,21 @@ pub enum StateError {
         /// What the operating system said.
         #[source]
         source: std::io::Error,
+    },
+
+    /// The state store's settings cannot be used (a bad PostgreSQL URL, an
+    /// inline password, an unreadable CA file); the message names the key.
+    #[error("state store configuration: {0}")]
+    Config(String),
+
+    /// The PostgreSQL server could not be reached or refused the login.
+    /// The message never holds the password.
+    #[error("cannot connect to the PostgreSQL state store at {location}: {message}")]
+    Unavailable {
+        /// The URL, without query string (it never holds a password).
+        location: String,
+        /// What went wrong, with what to check.
+        message: String,
     },
 
     /// Any other error from the database backend.

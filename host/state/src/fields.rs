@@ -7,7 +7,7 @@
 //! again replaces them; a failed refresh records nothing, so the previous
 //! fields stay in place.
 
-use rusqlite::{OptionalExtension, params};
+use crate::query::vals;
 
 use crate::error::StateError;
 use crate::tx::Tx;
@@ -18,21 +18,16 @@ impl Tx<'_> {
         self.exec(
             "INSERT INTO discovered_fields (connection, fields, refreshed_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (connection) DO UPDATE SET fields = excluded.fields, refreshed_at = excluded.refreshed_at",
-            params![connection, fields, now],
+            vals![connection, fields, now],
         )?;
         Ok(())
     }
 
     /// The fields recorded for `connection` (JSON) and when.
     pub fn discovered_fields(&self, connection: &str) -> Result<Option<(String, i64)>, StateError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT fields, refreshed_at FROM discovered_fields WHERE connection = ?1",
-                params![connection],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?)
+        self.query_opt("SELECT fields, refreshed_at FROM discovered_fields WHERE connection = ?1", vals![connection])?
+            .map(|row| Ok((row.get(0)?, row.get(1)?)))
+            .transpose()
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Row, params};
+use crate::query::{Row, Value, vals};
 
 use crate::error::StateError;
 use crate::model::{ChannelKey, GroupState};
@@ -14,7 +14,7 @@ use crate::tx::Tx;
 
 const COLUMNS: &str = "guid, target_id, name, members_hash, members, dirty, last_error";
 
-fn read_row(row: &Row<'_>) -> rusqlite::Result<(GroupState, String)> {
+fn read_row(row: &Row<'_>) -> Result<(GroupState, String), StateError> {
     Ok((
         GroupState {
             guid: row.get(0)?,
@@ -36,22 +36,20 @@ fn with_members((mut group, json): (GroupState, String)) -> Result<GroupState, S
 }
 
 impl Tx<'_> {
-    fn select_groups(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<GroupState>, StateError> {
-        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM group_state WHERE {filter}"))?;
-        let rows = stmt.query_map(args, read_row)?;
-        rows.map(|r| with_members(r?)).collect()
+    fn select_groups(&self, filter: &str, args: &[Value]) -> Result<Vec<GroupState>, StateError> {
+        self.query_map(&format!("SELECT {COLUMNS} FROM group_state WHERE {filter}"), args, |r| {
+            with_members(read_row(r)?)
+        })
     }
 
     /// Every group of the channel, by GUID.
     pub fn groups(&self, ch: ChannelKey) -> Result<HashMap<String, GroupState>, StateError> {
-        Ok(self.select_groups("channel_id = ?1", params![ch.0])?.into_iter().map(|g| (g.guid.clone(), g)).collect())
+        Ok(self.select_groups("channel_id = ?1", vals![ch.0])?.into_iter().map(|g| (g.guid.clone(), g)).collect())
     }
 
     /// One group.
     pub fn group(&self, ch: ChannelKey, guid: &str) -> Result<Option<GroupState>, StateError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM group_state WHERE channel_id = ?1 AND guid = ?2"))?;
-        stmt.query_row(params![ch.0, guid], read_row).optional()?.map(with_members).transpose()
+        Ok(self.select_groups("channel_id = ?1 AND guid = ?2", vals![ch.0, guid])?.pop())
     }
 
     /// Insert or replace a group; `now` becomes its update time (and its
@@ -73,7 +71,7 @@ impl Tx<'_> {
                  last_error = excluded.last_error,
                  attempts = CASE WHEN excluded.dirty = 1 THEN group_state.attempts ELSE 0 END,
                  updated_at = excluded.updated_at",
-            params![
+            vals![
                 ch.0,
                 group.guid,
                 group.target_id,
@@ -90,8 +88,7 @@ impl Tx<'_> {
 
     /// Forget a group. `true` if it was known.
     pub fn remove_group(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
-        let n =
-            self.exec("DELETE FROM group_state WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+        let n = self.exec("DELETE FROM group_state WHERE channel_id = ?1 AND guid = ?2", vals![ch.0, guid])?;
         Ok(n > 0)
     }
 
@@ -107,13 +104,13 @@ impl Tx<'_> {
                  last_error = excluded.last_error,
                  attempts = group_state.attempts + 1,
                  updated_at = excluded.updated_at",
-            params![ch.0, guid, error, now],
+            vals![ch.0, guid, error, now],
         )?;
         Ok(())
     }
 
     /// The channel's dirty groups, least recently updated first.
     pub fn dirty_groups(&self, ch: ChannelKey) -> Result<Vec<GroupState>, StateError> {
-        self.select_groups("channel_id = ?1 AND dirty = 1 ORDER BY updated_at, guid", params![ch.0])
+        self.select_groups("channel_id = ?1 AND dirty = 1 ORDER BY updated_at, guid", vals![ch.0])
     }
 }

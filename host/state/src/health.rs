@@ -7,7 +7,7 @@
 //! quarantine, a failure doubles its length. The rule lives in the engine
 //! (`host/src/engine/quarantine.rs`); this module only remembers.
 
-use rusqlite::{OptionalExtension, params};
+use crate::query::vals;
 
 use crate::error::StateError;
 use crate::model::ChannelKey;
@@ -26,15 +26,16 @@ pub struct Health {
 
 impl Tx<'_> {
     pub fn health(&self, ch: ChannelKey) -> Result<Health, StateError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT failing_cycles, quarantined_until, reason FROM channel_health WHERE channel_id = ?1",
-                params![ch.0],
-                |r| Ok(Health { failing_cycles: r.get::<_, i64>(0)?.max(0) as u32, quarantined_until: r.get(1)?, reason: r.get(2)? }),
-            )
-            .optional()?
-            .unwrap_or_default())
+        let row = self.query_opt(
+            "SELECT failing_cycles, quarantined_until, reason FROM channel_health WHERE channel_id = ?1",
+            vals![ch.0],
+        )?;
+        let Some(r) = row else { return Ok(Health::default()) };
+        Ok(Health {
+            failing_cycles: u32::try_from(r.get::<i64>(0)?.max(0)).unwrap_or(u32::MAX),
+            quarantined_until: r.get(1)?,
+            reason: r.get(2)?,
+        })
     }
 
     pub fn set_health(&self, ch: ChannelKey, health: &Health) -> Result<(), StateError> {
@@ -42,7 +43,7 @@ impl Tx<'_> {
             "INSERT INTO channel_health (channel_id, failing_cycles, quarantined_until, reason) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (channel_id) DO UPDATE SET failing_cycles = excluded.failing_cycles,
                  quarantined_until = excluded.quarantined_until, reason = excluded.reason",
-            params![ch.0, i64::from(health.failing_cycles), health.quarantined_until, health.reason],
+            vals![ch.0, health.failing_cycles, health.quarantined_until, health.reason],
         )?;
         Ok(())
     }

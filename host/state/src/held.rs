@@ -8,7 +8,7 @@
 //! deprovisions it still finds (and clears both). A cycle whose source is
 //! back to normal clears held rows that no longer apply.
 
-use rusqlite::{OptionalExtension, params};
+use crate::query::vals;
 
 use crate::error::StateError;
 use crate::model::ChannelKey;
@@ -28,11 +28,11 @@ impl Tx<'_> {
     /// Replace the channel's held deprovisions with `held`.
     pub fn set_held(&self, ch: ChannelKey, held: &[Held]) -> Result<(), StateError> {
         self.atomic(|| {
-            self.exec("DELETE FROM held_deprovisions WHERE channel_id = ?1", params![ch.0])?;
+            self.exec("DELETE FROM held_deprovisions WHERE channel_id = ?1", vals![ch.0])?;
             for h in held {
                 self.exec(
                     "INSERT INTO held_deprovisions (channel_id, guid, unique_id, action, held_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![ch.0, h.guid, h.unique_id, h.action, h.held_at],
+                    vals![ch.0, h.guid, h.unique_id, h.action, h.held_at],
                 )?;
             }
             Ok(())
@@ -41,28 +41,25 @@ impl Tx<'_> {
 
     /// The channel's held deprovisions, by unique id.
     pub fn held(&self, ch: ChannelKey) -> Result<Vec<Held>, StateError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.query(
             "SELECT guid, unique_id, action, held_at FROM held_deprovisions WHERE channel_id = ?1 ORDER BY unique_id",
-        )?;
-        let rows = stmt.query_map(params![ch.0], |r| {
-            Ok(Held { guid: r.get(0)?, unique_id: r.get(1)?, action: r.get(2)?, held_at: r.get(3)? })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            vals![ch.0],
+        )?
+        .iter()
+        .map(|r| Ok(Held { guid: r.get(0)?, unique_id: r.get(1)?, action: r.get(2)?, held_at: r.get(3)? }))
+        .collect()
     }
 
     /// Approve the channel's held deprovisions: the next cycle executes them.
     /// Answers how many were held.
     pub fn approve_held(&self, ch: ChannelKey, now: i64) -> Result<u64, StateError> {
         self.atomic(|| {
-            let n: i64 = self.conn.query_row(
-                "SELECT COUNT(*) FROM held_deprovisions WHERE channel_id = ?1",
-                params![ch.0],
-                |r| r.get(0),
-            )?;
+            let n: i64 =
+                self.query_one("SELECT COUNT(*) FROM held_deprovisions WHERE channel_id = ?1", vals![ch.0])?.get(0)?;
             self.exec(
                 "INSERT INTO deprovision_approvals (channel_id, approved_at) VALUES (?1, ?2)
                  ON CONFLICT (channel_id) DO UPDATE SET approved_at = excluded.approved_at",
-                params![ch.0, now],
+                vals![ch.0, now],
             )?;
             Ok(n.max(0) as u64)
         })
@@ -70,15 +67,14 @@ impl Tx<'_> {
 
     /// When the channel's held deprovisions were approved, if they were.
     pub fn approval(&self, ch: ChannelKey) -> Result<Option<i64>, StateError> {
-        Ok(self
-            .conn
-            .query_row("SELECT approved_at FROM deprovision_approvals WHERE channel_id = ?1", params![ch.0], |r| r.get(0))
-            .optional()?)
+        self.query_opt("SELECT approved_at FROM deprovision_approvals WHERE channel_id = ?1", vals![ch.0])?
+            .map(|r| r.get(0))
+            .transpose()
     }
 
     /// Forget an approval once the cycle it granted has run.
     pub fn clear_approval(&self, ch: ChannelKey) -> Result<(), StateError> {
-        self.exec("DELETE FROM deprovision_approvals WHERE channel_id = ?1", params![ch.0])?;
+        self.exec("DELETE FROM deprovision_approvals WHERE channel_id = ?1", vals![ch.0])?;
         Ok(())
     }
 }

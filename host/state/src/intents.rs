@@ -8,7 +8,7 @@
 //! up by the recorded Unique User Identifier value before creating again.
 //! One intent per user and channel; recording again replaces it.
 
-use rusqlite::params;
+use crate::query::vals;
 
 use crate::error::StateError;
 use crate::model::{ChannelKey, Intent, IntentKind};
@@ -31,33 +31,33 @@ impl Tx<'_> {
                  kind = excluded.kind,
                  unique_id = excluded.unique_id,
                  created_at = excluded.created_at",
-            params![ch.0, guid, IntentKind::Create.as_str(), unique_id, now],
+            vals![ch.0, guid, IntentKind::Create.as_str(), unique_id, now],
         )?;
         Ok(())
     }
 
     /// The channel's unsettled intents, oldest first.
     pub fn unsettled_intents(&self, ch: ChannelKey) -> Result<Vec<Intent>, StateError> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.query(
             "SELECT guid, kind, unique_id, created_at FROM intents
              WHERE channel_id = ?1 ORDER BY created_at, guid",
+            vals![ch.0],
         )?;
-        let rows = stmt.query_map(params![ch.0], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?))
-        })?;
-        rows.map(|r| {
-            let (guid, kind, unique_id, created_at) = r?;
-            let kind = IntentKind::parse(&kind)
-                .ok_or_else(|| StateError::Corrupt(format!("intent for {guid} has unknown kind '{kind}'")))?;
-            Ok(Intent { guid, kind, unique_id, created_at })
-        })
-        .collect()
+        rows.iter()
+            .map(|row| {
+                let (guid, kind, unique_id, created_at): (String, String, String, i64) =
+                    (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+                let kind = IntentKind::parse(&kind)
+                    .ok_or_else(|| StateError::Corrupt(format!("intent for {guid} has unknown kind '{kind}'")))?;
+                Ok(Intent { guid, kind, unique_id, created_at })
+            })
+            .collect()
     }
 
     /// Settle the intent for `guid` (no-op if there is none). `true` if
     /// there was one.
     pub fn settle_intent(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
-        let n = self.exec("DELETE FROM intents WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+        let n = self.exec("DELETE FROM intents WHERE channel_id = ?1 AND guid = ?2", vals![ch.0, guid])?;
         Ok(n > 0)
     }
 }

@@ -7,13 +7,14 @@
 //! hash, members' target ids). It also keeps each connection's Unique User
 //! Identifier, the channels' high-water marks, a history of cycles with
 //! their summaries, and create intents. It is one SQLite file (bundled
-//! SQLite, no system library), with a versioned schema migrated on open
-//! (see [`schema`]).
+//! SQLite, no system library) or a PostgreSQL database
+//! ([`StateStore::open_postgres`], [`PgConfig`]), with a versioned schema
+//! migrated on open (see [`schema`]).
 //!
 //! # One run at a time
 //!
-//! [`StateStore::open`] takes an exclusive run lock (`<path>.lock`) held
-//! for the store's lifetime; a second open, from any process, is refused
+//! [`StateStore::open`] takes an exclusive run lock (`<path>.lock`; on
+//! PostgreSQL an advisory lock of the session) held for the store's lifetime; a second open, from any process, is refused
 //! with [`StateError::Locked`] naming the holder's pid. Read-only tools
 //! (`channels list`) use [`StateStore::open_read_only`], which takes no
 //! lock and can read while a run writes (WAL mode).
@@ -80,10 +81,20 @@
 //!
 //! # Backends
 //!
-//! SQLite today. The SQL is written in the dialect SQLite and PostgreSQL
-//! share, and no SQLite type appears in the API, so a PostgreSQL backend
-//! can sit behind the same methods.
+//! SQLite and PostgreSQL, behind the same methods ([`StoreConfig`] picks
+//! one). Every [`Tx`] method is written once against a small neutral query
+//! layer (a value enum for parameters, a row type; `query.rs`), in the SQL
+//! both dialects share, with `?N` placeholders (`$N` for PostgreSQL).
+//! SQLite prepares each statement once per connection (`sqlite.rs`). The
+//! PostgreSQL client lives on a thread of its own (`pg/conn.rs`), because
+//! the engine calls the store from inside a tokio runtime, where the sync
+//! client's own runtime would panic. On PostgreSQL the run lock is a
+//! session-level advisory lock and read-only opens use a read-only session
+//! (`pg/schema.rs`). [`StateStore::copy_from`] copies a SQLite store into
+//! an empty PostgreSQL one (`provisio state migrate`). The decisions are in
+//! `docs/state-postgres.md`.
 
+mod copy;
 mod cycles;
 mod error;
 mod fields;
@@ -93,7 +104,10 @@ mod held;
 mod intents;
 mod lock;
 mod model;
+mod pg;
+mod query;
 pub mod schema;
+mod sqlite;
 mod tx;
 mod users;
 
@@ -110,16 +124,35 @@ pub use model::{
     ChannelKey, ChannelSummary, CycleId, CycleRecord, CycleSummary, Deprovision, GroupState, HighWater, Intent,
     IntentKind, UserState, UserStatus,
 };
+use pg::PgConn;
+pub use pg::{PgConfig, PgTls};
 pub use schema::LATEST as SCHEMA_VERSION;
+use tx::Db;
 pub use tx::Tx;
 
-/// The state store: one SQLite file and, unless read-only, its run lock.
+/// Which store to open: the SQLite file or a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub enum StoreConfig {
+    /// A SQLite file (`[engine] state`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`[engine.state_store] kind = "postgres"`).
+    Postgres(PgConfig),
+}
+
+/// The state store: a SQLite file with its run lock, or a PostgreSQL
+/// session holding the run lock (an advisory lock).
 #[derive(Debug)]
 pub struct StateStore {
-    // Field order matters: the database closes before the lock is released.
-    conn: Connection,
-    _lock: Option<lock::RunLock>,
+    backend: Backend,
     path: PathBuf,
+    read_only: bool,
+}
+
+#[derive(Debug)]
+enum Backend {
+    // Field order matters: the database closes before the lock is released.
+    Sqlite { conn: Connection, _lock: Option<lock::RunLock> },
+    Postgres(PgConn),
 }
 
 impl StateStore {
@@ -141,7 +174,11 @@ impl StateStore {
         )?;
         schema::configure_writer(&conn)?;
         schema::migrate(&mut conn, path, tx::wall_clock())?;
-        Ok(StateStore { conn, _lock: Some(lock), path: path.to_path_buf() })
+        Ok(StateStore {
+            backend: Backend::Sqlite { conn, _lock: Some(lock) },
+            path: path.to_path_buf(),
+            read_only: false,
+        })
     }
 
     /// Open an existing store for reading, without the run lock (so it
@@ -159,38 +196,126 @@ impl StateStore {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         schema::configure_reader(&conn)?;
         schema::check_readable(&conn, path)?;
-        Ok(StateStore { conn, _lock: None, path: path.to_path_buf() })
+        Ok(StateStore { backend: Backend::Sqlite { conn, _lock: None }, path: path.to_path_buf(), read_only: true })
     }
 
-    /// The store's path.
+    /// Connect to the PostgreSQL store, take its run lock (a session-level
+    /// advisory lock, held until the store is dropped) and migrate its
+    /// schema, as [`StateStore::open`] does for SQLite.
+    pub fn open_postgres(config: &PgConfig) -> Result<Self, StateError> {
+        let conn = PgConn::connect(config)?;
+        pg::schema::take_run_lock(&conn)?;
+        pg::schema::migrate(&conn, tx::wall_clock())?;
+        Ok(StateStore { path: PathBuf::from(conn.location()), backend: Backend::Postgres(conn), read_only: false })
+    }
+
+    /// Connect to the PostgreSQL store for reading, as
+    /// [`StateStore::open_read_only`] does for SQLite: no run lock, no
+    /// migration, the session read-only (writes fail with
+    /// [`StateError::ReadOnly`]); [`StateError::NotFound`] if the database
+    /// holds no store yet.
+    pub fn open_postgres_read_only(config: &PgConfig) -> Result<Self, StateError> {
+        let conn = PgConn::connect(config)?;
+        conn.batch("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
+        pg::schema::check_readable(&conn)?;
+        Ok(StateStore { path: PathBuf::from(conn.location()), backend: Backend::Postgres(conn), read_only: true })
+    }
+
+    /// Connect and migrate the PostgreSQL store's schema, without the run
+    /// lock; the schema version reached. For tests of migrations racing
+    /// (nodes starting at once), which the run lock would otherwise hide.
+    #[doc(hidden)]
+    pub fn migrate_postgres_unlocked(config: &PgConfig) -> Result<u32, StateError> {
+        let conn = PgConn::connect(config)?;
+        pg::schema::migrate(&conn, tx::wall_clock())
+    }
+
+    /// [`StateStore::open`] or [`StateStore::open_postgres`].
+    pub fn open_with(config: &StoreConfig) -> Result<Self, StateError> {
+        match config {
+            StoreConfig::Sqlite(path) => Self::open(path),
+            StoreConfig::Postgres(pg) => Self::open_postgres(pg),
+        }
+    }
+
+    /// [`StateStore::open_read_only`] or
+    /// [`StateStore::open_postgres_read_only`].
+    pub fn open_read_only_with(config: &StoreConfig) -> Result<Self, StateError> {
+        match config {
+            StoreConfig::Sqlite(path) => Self::open_read_only(path),
+            StoreConfig::Postgres(pg) => Self::open_postgres_read_only(pg),
+        }
+    }
+
+    /// The store's path; for PostgreSQL its URL (never with a password).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Whether this store was opened with [`StateStore::open_read_only`].
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether this store was opened read-only.
     pub fn is_read_only(&self) -> bool {
-        self._lock.is_none()
+        self.read_only
     }
 
     /// The store's schema version.
     pub fn schema_version(&self) -> Result<u32, StateError> {
-        schema::version(&self.conn)
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => schema::version(conn),
+            Backend::Postgres(conn) => pg::schema::version(conn),
+        }
     }
 
     /// Run `f` in one transaction: committed if it returns `Ok`, rolled
     /// back if it returns `Err` or panics. Not re-entrant (do not call
     /// `transaction` again inside `f`).
     pub fn transaction<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, StateError>) -> Result<T, StateError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let value = f(&Tx::new(&tx))?;
-        tx.commit()?;
-        Ok(value)
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => {
+                let tx = conn.unchecked_transaction()?;
+                let value = f(&Tx::new(Db::Sqlite(&tx)))?;
+                tx.commit()?;
+                Ok(value)
+            }
+            Backend::Postgres(conn) => {
+                conn.batch("BEGIN")?;
+                conn.set_in_transaction(true);
+                struct Guard<'c>(&'c PgConn, bool);
+                impl Drop for Guard<'_> {
+                    fn drop(&mut self) {
+                        if !self.1 {
+                            let _ = self.0.batch("ROLLBACK");
+                        }
+                        self.0.set_in_transaction(false);
+                    }
+                }
+                let mut guard = Guard(conn, false);
+                let value = f(&Tx::new(Db::Postgres(conn)))?;
+                conn.batch("COMMIT")?;
+                guard.1 = true;
+                Ok(value)
+            }
+        }
     }
 
     /// A handle on which each operation commits on its own; lets code that
     /// takes a `&Tx` run inside or outside [`StateStore::transaction`].
     pub fn autocommit(&self) -> Tx<'_> {
-        Tx::new(&self.conn)
+        Tx::new(self.db())
+    }
+
+    fn db(&self) -> Db<'_> {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => Db::Sqlite(conn),
+            Backend::Postgres(conn) => Db::Postgres(conn),
+        }
     }
 }
 

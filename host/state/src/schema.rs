@@ -9,8 +9,8 @@
 //!
 //! The SQL is kept to what SQLite and PostgreSQL share (`ON CONFLICT ... DO
 //! UPDATE`, `RETURNING`, plain types) except where a backend must differ
-//! (`INTEGER PRIMARY KEY AUTOINCREMENT`); a PostgreSQL backend gets its own
-//! list of scripts with the same version numbers. Flags (`dirty`) are
+//! (`INTEGER PRIMARY KEY AUTOINCREMENT`); the PostgreSQL backend has its own
+//! list of scripts with the same version numbers (`pg/schema.rs`). Flags (`dirty`) are
 //! integers 0/1 in every backend (`SMALLINT` there), so queries can say
 //! `dirty = 1` everywhere.
 //!

@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Row, params};
+use crate::query::{Row, Value, vals};
 
 use crate::error::StateError;
 use crate::model::{ChannelKey, UserState, UserStatus};
-use crate::tx::{Tx, to_u64};
+use crate::tx::Tx;
 
 const COLUMNS: &str = "guid, target_id, unique_id, hash, status, dirty, last_error, attempts, \
                        updated_at, created_at";
 
 /// A row selected with [`COLUMNS`]; the status word is checked afterwards.
-fn read_row(row: &Row<'_>) -> rusqlite::Result<(UserState, String)> {
+fn read_row(row: &Row<'_>) -> Result<(UserState, String), StateError> {
     let attempts: i64 = row.get(7)?;
     Ok((
         UserState {
@@ -39,22 +39,18 @@ fn with_status((mut user, word): (UserState, String)) -> Result<UserState, State
 }
 
 impl Tx<'_> {
-    fn select_users(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<UserState>, StateError> {
-        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM user_state WHERE {filter}"))?;
-        let rows = stmt.query_map(args, read_row)?;
-        rows.map(|r| with_status(r?)).collect()
+    fn select_users(&self, filter: &str, args: &[Value]) -> Result<Vec<UserState>, StateError> {
+        self.query_map(&format!("SELECT {COLUMNS} FROM user_state WHERE {filter}"), args, |r| with_status(read_row(r)?))
     }
 
     /// Every user of the channel, by GUID.
     pub fn users(&self, ch: ChannelKey) -> Result<HashMap<String, UserState>, StateError> {
-        Ok(self.select_users("channel_id = ?1", params![ch.0])?.into_iter().map(|u| (u.guid.clone(), u)).collect())
+        Ok(self.select_users("channel_id = ?1", vals![ch.0])?.into_iter().map(|u| (u.guid.clone(), u)).collect())
     }
 
     /// One user.
     pub fn user(&self, ch: ChannelKey, guid: &str) -> Result<Option<UserState>, StateError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM user_state WHERE channel_id = ?1 AND guid = ?2"))?;
-        stmt.query_row(params![ch.0, guid], read_row).optional()?.map(with_status).transpose()
+        Ok(self.select_users("channel_id = ?1 AND guid = ?2", vals![ch.0, guid])?.pop())
     }
 
     /// The user of the channel recorded with this Unique User Identifier
@@ -63,7 +59,7 @@ impl Tx<'_> {
         Ok(self
             .select_users(
                 "channel_id = ?1 AND unique_id = ?2 ORDER BY created_at, guid LIMIT 1",
-                params![ch.0, unique_id],
+                vals![ch.0, unique_id],
             )?
             .pop())
     }
@@ -84,7 +80,7 @@ impl Tx<'_> {
                  last_error = excluded.last_error,
                  attempts = excluded.attempts,
                  updated_at = excluded.updated_at",
-            params![
+            vals![
                 ch.0,
                 user.guid,
                 user.target_id,
@@ -93,7 +89,7 @@ impl Tx<'_> {
                 user.status.as_str(),
                 user.dirty,
                 user.last_error,
-                i64::from(user.attempts),
+                user.attempts,
                 user.updated_at,
                 user.created_at,
             ],
@@ -103,7 +99,7 @@ impl Tx<'_> {
 
     /// Forget a user. `true` if it was known.
     pub fn remove_user(&self, ch: ChannelKey, guid: &str) -> Result<bool, StateError> {
-        let n = self.exec("DELETE FROM user_state WHERE channel_id = ?1 AND guid = ?2", params![ch.0, guid])?;
+        let n = self.exec("DELETE FROM user_state WHERE channel_id = ?1 AND guid = ?2", vals![ch.0, guid])?;
         Ok(n > 0)
     }
 
@@ -122,14 +118,14 @@ impl Tx<'_> {
                  last_error = excluded.last_error,
                  attempts = user_state.attempts + 1,
                  updated_at = excluded.updated_at",
-            params![ch.0, guid, UserStatus::Pending.as_str(), error, now],
+            vals![ch.0, guid, UserStatus::Pending.as_str(), error, now],
         )?;
         Ok(())
     }
 
     /// The channel's dirty users, least recently updated first.
     pub fn dirty_users(&self, ch: ChannelKey) -> Result<Vec<UserState>, StateError> {
-        self.select_users("channel_id = ?1 AND dirty = 1 ORDER BY updated_at, guid", params![ch.0])
+        self.select_users("channel_id = ?1 AND dirty = 1 ORDER BY updated_at, guid", vals![ch.0])
     }
 
     /// Set the attempt counters of the channel's dirty users and groups
@@ -138,13 +134,11 @@ impl Tx<'_> {
     /// records were dirty.
     pub fn reset_attempts(&self, ch: ChannelKey) -> Result<u64, StateError> {
         self.atomic(|| {
-            let users = self
-                .conn
-                .execute("UPDATE user_state SET attempts = 0 WHERE channel_id = ?1 AND dirty = 1", params![ch.0])?;
-            let groups = self
-                .conn
-                .execute("UPDATE group_state SET attempts = 0 WHERE channel_id = ?1 AND dirty = 1", params![ch.0])?;
-            Ok(to_u64((users + groups) as i64))
+            let users =
+                self.exec("UPDATE user_state SET attempts = 0 WHERE channel_id = ?1 AND dirty = 1", vals![ch.0])?;
+            let groups =
+                self.exec("UPDATE group_state SET attempts = 0 WHERE channel_id = ?1 AND dirty = 1", vals![ch.0])?;
+            Ok(users + groups)
         })
     }
 }
