@@ -20,6 +20,7 @@
 //! `provisio-state` (the SQLite state store) and `provisio-sandbox` (the
 //! built-in SCIM target).
 
+pub mod causes;
 pub mod cli;
 pub mod config;
 pub mod connection;

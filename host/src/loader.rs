@@ -178,35 +178,18 @@ fn open_library(path: &Path) -> Result<(PluginRootRef, Vec<Manifest>), Refusal> 
     }
     let root = lib_header_from_path(path)
         .and_then(|header| header.init_root_module::<PluginRootRef>())
-        .map_err(|e| Refusal::RootModule(first_line(&e.to_string())))?;
+        .map_err(|e| Refusal::RootModule(crate::causes::first_line(&e.to_string())))?;
     let manifests = ffi::remote::describe(root).map_err(|e| Refusal::Describe(e.to_string()))?;
     Ok((root, manifests))
 }
 
 /// An error and its sources on one line ("dlopen failed: invalid ELF header").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![first_line(&e.to_string())];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let line = first_line(&s.to_string());
-        if !parts.iter().any(|p| p.contains(&line)) {
-            parts.push(line);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").to_owned()
-}
-
 /// Open `path` with libloading and read its handshake. The library stays
 /// loaded for the life of the process.
 fn read_handshake(path: &Path) -> Result<Handshake, Refusal> {
     // SAFETY: loading a library runs its initialisers. That is the point of
     // a plugin directory; only files the operator placed there are loaded.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|e| Refusal::NotALibrary(error_chain(&e)))?;
+    let library = unsafe { libloading::Library::new(path) }.map_err(|e| Refusal::NotALibrary(crate::causes::chain(&e)))?;
     let symbol = format!("{}\0", ffi::HANDSHAKE_SYMBOL);
     // SAFETY: the symbol is declared by the SDK as
     // `extern "C" fn() -> Handshake`; the magic bytes check what we read.

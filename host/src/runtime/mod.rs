@@ -127,15 +127,7 @@ impl HostServices for Services {
 fn transport_error(e: &reqwest::Error, method: &reqwest::Method, url: &str, redactor: &Redactor) -> ConnectorError {
     let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Transport };
     // reqwest's message may quote the URL; redact it like everything else.
-    let mut cause = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = source {
-        if !cause.is_empty() {
-            cause.push_str(": ");
-        }
-        cause.push_str(&s.to_string());
-        source = s.source();
-    }
+    let cause = crate::causes::chain(e);
     let hint = if cause.to_ascii_lowercase().contains("certificate") {
         "; the target's TLS certificate was refused: if it is signed by a private CA, give that CA to the \
          connection with tls = { ca_file = \"ca.pem\" }"
