@@ -11,6 +11,7 @@
 //! ever skipped.
 
 pub mod emulators;
+pub mod http_serve;
 pub mod pingid_emulator;
 pub mod postgres;
 pub mod proxy;

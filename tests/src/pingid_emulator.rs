@@ -30,15 +30,12 @@ mod ops;
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 pub use ops::{EmuDevice, EmuUser};
@@ -457,30 +454,8 @@ impl Shared {
     }
 }
 
-fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, mut stop: tokio::sync::oneshot::Receiver<()>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("pingid-emulator-worker")
-        .enable_all()
-        .build()
-        .expect("the emulator's tokio runtime");
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(shared.clone(), req));
-                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                    });
-                }
-            }
-        }
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
+fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, stop: tokio::sync::oneshot::Receiver<()>) {
+    crate::http_serve::serve(listener, "pingid-emulator", stop, move || move |req| handle(shared.clone(), req));
 }
 
 async fn handle(

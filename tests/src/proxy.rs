@@ -32,8 +32,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
 /// What the fault hook sees of a request.
 #[derive(Debug, Clone)]
@@ -338,39 +336,16 @@ impl Drop for Proxy {
     }
 }
 
-fn serve(listener: std::net::TcpListener, state: Arc<State>, mut stop: tokio::sync::oneshot::Receiver<()>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("test-proxy-worker")
-        .enable_all()
-        .build()
-        .expect("the proxy's tokio runtime");
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+fn serve(listener: std::net::TcpListener, state: Arc<State>, stop: tokio::sync::oneshot::Receiver<()>) {
+    crate::http_serve::serve(listener, "test-proxy", stop, move || {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
             .no_proxy()
             .build()
             .expect("the proxy's upstream client");
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let (state, client) = (state.clone(), client.clone());
-                    tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(state.clone(), client.clone(), req));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            }
-        }
+        move |req| handle(state.clone(), client.clone(), req)
     });
-    // Open keep-alive connections are dropped with the runtime.
-    runtime.shutdown_timeout(Duration::from_secs(2));
 }
 
 const HOP_BY_HOP: &[&str] = &[

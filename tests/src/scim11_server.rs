@@ -38,13 +38,10 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 /// The SCIM 1.1 core schema URN (users, groups and list responses).
@@ -211,32 +208,8 @@ impl Drop for Scim11Server {
     }
 }
 
-fn serve(listener: std::net::TcpListener, state: Arc<State>, mut stop: tokio::sync::oneshot::Receiver<()>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("scim11-worker")
-        .enable_all()
-        .build()
-        .expect("the SCIM 1.1 server's runtime");
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(state.clone(), req));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            }
-        }
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
+fn serve(listener: std::net::TcpListener, state: Arc<State>, stop: tokio::sync::oneshot::Receiver<()>) {
+    crate::http_serve::serve(listener, "scim11", stop, move || move |req| handle(state.clone(), req));
 }
 
 /// An answer: status, JSON body (None: empty) and extra headers.
