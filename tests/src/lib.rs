@@ -15,6 +15,7 @@ pub mod http_serve;
 pub mod pingid_emulator;
 pub mod postgres;
 pub mod proxy;
+pub mod sandbox;
 pub mod scenario;
 pub mod scim11_server;
 pub mod scim_peer;
@@ -113,4 +114,24 @@ pub fn stdout(out: &Output) -> String {
 /// Stderr of a run, as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Stop a child process this test started: `sig`, then up to `timeout` for
+/// it to exit, then SIGKILL. `true` if it exited on the signal.
+pub fn stop_child(mut child: std::process::Child, sig: libc::c_int, timeout: std::time::Duration) -> bool {
+    if !matches!(child.try_wait(), Ok(None)) {
+        return true;
+    }
+    // SAFETY: kill(2) on our own child, not reaped yet (try_wait said it runs).
+    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }

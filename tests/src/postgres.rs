@@ -266,20 +266,9 @@ impl Postgres {
     }
 
     fn kill(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        // SAFETY: signalling our own child by its pid (SIGINT: fast shutdown).
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-        }
-        let started = Instant::now();
-        while started.elapsed() < STOP_TIMEOUT {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        let Some(child) = self.child.take() else { return };
+        // SIGINT: PostgreSQL's fast shutdown.
+        crate::stop_child(child, libc::SIGINT, STOP_TIMEOUT);
     }
 }
 

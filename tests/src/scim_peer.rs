@@ -432,7 +432,7 @@ impl ScimPeer {
     pub fn stop_and_dump(self) -> Value {
         let path = self.dump.clone().expect("stop_and_dump needs ScimPeer::builder().dump_resources(path)");
         let child = lock(&self.child).take().expect("the peer is running");
-        let exited = stop_child(child, libc::SIGINT, Duration::from_secs(10));
+        let exited = crate::stop_child(child, libc::SIGINT, Duration::from_secs(10));
         let output = self.output();
         assert!(exited, "scim2-server did not stop on SIGINT within 10 s\n{output}");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read dump {}: {e}", path.display()));
@@ -443,31 +443,13 @@ impl ScimPeer {
 impl Drop for ScimPeer {
     fn drop(&mut self) {
         if let Some(child) = lock(&self.child).take() {
-            stop_child(child, libc::SIGTERM, STOP_TIMEOUT);
+            crate::stop_child(child, libc::SIGTERM, STOP_TIMEOUT);
         }
     }
 }
 
 /// Sends `sig` to a running child and waits up to `timeout` for it to exit
 /// (true), then SIGKILLs it (false). Always reaps it.
-fn stop_child(mut child: Child, sig: libc::c_int, timeout: Duration) -> bool {
-    if !matches!(child.try_wait(), Ok(None)) {
-        return true;
-    }
-    // SAFETY: kill(2) on our own child, not reaped yet (try_wait said it runs).
-    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

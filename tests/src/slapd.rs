@@ -285,20 +285,8 @@ impl Slapd {
     }
 
     fn kill(&self) {
-        let Some(mut child) = self.child.lock().expect("lock").take() else { return };
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let started = Instant::now();
-        while started.elapsed() < STOP_TIMEOUT {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        let Some(child) = self.child.lock().expect("lock").take() else { return };
+        crate::stop_child(child, libc::SIGTERM, STOP_TIMEOUT);
     }
 }
 

@@ -8,6 +8,7 @@
 //! runs); SIGTERM stops it cleanly; its JSON log lines parse and carry no
 //! secret.
 
+use provisio_e2e::sandbox::InProcessSandbox as Sandbox;
 use provisio_e2e::scenario::{Person, Scenario};
 use provisio_e2e::{profile_dir, provisio_command, stderr, stdout};
 use std::io::BufRead as _;
@@ -16,52 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "svc-token-4f1d9a7c2b";
-
-/// The built-in SCIM target, served on 127.0.0.1 by this process.
-struct Sandbox {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Option<provisio_sandbox::Sandbox>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Sandbox {
-    fn start(token: &str) -> Sandbox {
-        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config = provisio_sandbox::SandboxConfig { bearer_token: Some(token.into()), ..Default::default() };
-        let sandbox = runtime
-            .block_on(provisio_sandbox::serve(config, async {
-                let _ = stopped.await;
-            }))
-            .expect("start the sandbox");
-        Sandbox { runtime, sandbox: Some(sandbox), stop: Some(stop) }
-    }
-
-    fn base_url(&self) -> String {
-        self.sandbox.as_ref().expect("running").base_url().to_owned()
-    }
-
-    fn user_names(&self) -> Vec<String> {
-        let snapshot = self.sandbox.as_ref().expect("running").snapshot();
-        let mut names: Vec<String> = snapshot["Users"]
-            .as_array()
-            .map(|users| users.iter().filter_map(|u| u["userName"].as_str().map(str::to_owned)).collect())
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(sandbox) = self.sandbox.take() {
-            let _ = self.runtime.block_on(sandbox.wait());
-        }
-    }
-}
 
 /// A running `provisio sync` with its listener.
 struct Service {

@@ -7,62 +7,19 @@
 //! bad settings get errors that name the key.
 
 use provisio_e2e::postgres::{PASSWORD, Postgres};
+use provisio_e2e::sandbox::InProcessSandbox as Sandbox;
 use provisio_e2e::scenario::{Person, Scenario};
 use provisio_e2e::{stderr, stdout};
 
 const TOKEN: &str = "pg-e2e-token-9c1b";
 const PASSWORD_VAR: &str = "PROVISIO_TEST_PG_PASSWORD";
 
-/// The built-in SCIM target, served on 127.0.0.1 by this process.
-struct Sandbox {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Option<provisio_sandbox::Sandbox>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Sandbox {
-    fn start() -> Sandbox {
-        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config = provisio_sandbox::SandboxConfig { bearer_token: Some(TOKEN.into()), ..Default::default() };
-        let sandbox = runtime
-            .block_on(provisio_sandbox::serve(config, async {
-                let _ = stopped.await;
-            }))
-            .expect("start the sandbox");
-        Sandbox { runtime, sandbox: Some(sandbox), stop: Some(stop) }
-    }
-
-    fn base_url(&self) -> String {
-        self.sandbox.as_ref().expect("running").base_url().to_owned()
-    }
-
-    /// `userName active title`, sorted.
-    fn users(&self) -> Vec<String> {
-        let snapshot = self.sandbox.as_ref().expect("running").snapshot();
-        let mut users: Vec<String> = snapshot["Users"]
-            .as_array()
-            .map(|users| users.iter().map(|u| format!("{} {} {}", u["userName"], u["active"], u["title"])).collect())
-            .unwrap_or_default();
-        users.sort();
-        users
-    }
-
-    fn writes(&self) -> u64 {
-        let c = self.sandbox.as_ref().expect("running").request_count();
-        c.post + c.put + c.patch + c.delete
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(sandbox) = self.sandbox.take() {
-            let _ = self.runtime.block_on(sandbox.wait());
-        }
-    }
+/// `userName active title` of every user the sandbox holds, sorted.
+fn users(sandbox: &Sandbox) -> Vec<String> {
+    let mut users: Vec<String> =
+        sandbox.users().iter().map(|u| format!("{} {} {}", u["userName"], u["active"], u["title"])).collect();
+    users.sort();
+    users
 }
 
 /// `[engine.state_store]` for `url`, the password by reference.
@@ -104,10 +61,10 @@ fn cycles(s: &Scenario, sandbox: &Sandbox) -> Vec<String> {
     let out = s.run(&["-vv", "sync", "--once"]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     no_password(s, &[&stdout(&out), &stderr(&out)]);
-    outcomes.push(format!("{:?}", sandbox.users()));
+    outcomes.push(format!("{:?}", users(&sandbox)));
     s.write_directory(&[Person::new("alice").title("Principal"), Person::new("bob").disabled()], &[]);
     s.sync_ok();
-    outcomes.push(format!("{:?}", sandbox.users()));
+    outcomes.push(format!("{:?}", users(&sandbox)));
     let before = sandbox.writes();
     s.sync_ok();
     outcomes.push(format!("writes in an unchanged cycle: {}", sandbox.writes() - before));
@@ -121,10 +78,10 @@ fn cycles(s: &Scenario, sandbox: &Sandbox) -> Vec<String> {
 fn cycles_on_postgres_end_as_on_sqlite() {
     let pg = Postgres::start();
     let on_sqlite = {
-        let sandbox = Sandbox::start();
+        let sandbox = Sandbox::start(TOKEN);
         cycles(&scenario(&sandbox, None), &sandbox)
     };
-    let sandbox = Sandbox::start();
+    let sandbox = Sandbox::start(TOKEN);
     let url = pg.create_database("cycles");
     let s = scenario(&sandbox, Some(pg_store(&url, Some("hash.key"))));
     let on_postgres = cycles(&s, &sandbox);
@@ -160,7 +117,7 @@ fn cycles_on_postgres_end_as_on_sqlite() {
 #[test]
 fn state_migrate_copies_a_sqlite_store_and_the_next_cycle_sends_nothing() {
     let pg = Postgres::start();
-    let sandbox = Sandbox::start();
+    let sandbox = Sandbox::start(TOKEN);
     let mut s = scenario(&sandbox, None);
     // chloe is disabled in the source and not provisioned: two users.
     s.write_directory(&[Person::new("alice"), Person::new("bob"), Person::new("chloe").disabled()], &[]);
@@ -208,7 +165,7 @@ fn state_migrate_copies_a_sqlite_store_and_the_next_cycle_sends_nothing() {
 #[test]
 fn bad_settings_get_errors_that_name_the_key_and_hide_the_password() {
     let pg = Postgres::start();
-    let sandbox = Sandbox::start();
+    let sandbox = Sandbox::start(TOKEN);
     let url = pg.create_database("bad");
     let fails = |store: toml::Value, env: &str, wants: &[&str]| {
         let s = Scenario::scim(&sandbox.base_url(), TOKEN).env(PASSWORD_VAR, env).engine("state_store", store).build();
