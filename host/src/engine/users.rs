@@ -31,8 +31,6 @@ pub struct Work {
     /// The hash of what the record pushes on update.
     pub hash: String,
     pub state: Option<UserState>,
-    /// Warnings from mapping (field names only, never values).
-    pub warnings: Vec<String>,
     /// For a user to provision, what a listing of the target found
     /// ([`super::listing`]): `Some(Some(account))` an account to link,
     /// `Some(None)` none (create at once); `None`: look the user up.
@@ -158,7 +156,7 @@ impl<'a> Planner<'a> {
                 "disabled in the source, but this target cannot hold disabled users: it is created active".to_owned(),
             );
         }
-        self.warnings.extend(warnings.iter().map(|w| format!("user {unique_id}: {w}")));
+        self.warnings.extend(warnings.into_iter().map(|w| format!("user {unique_id}: {w}")));
         let SourceUser { guid, .. } = user;
         if let Some((key, _)) = self.state.get_key_value(&guid) {
             self.seen.insert(key.as_str());
@@ -180,7 +178,6 @@ impl<'a> Planner<'a> {
             record: Some(record),
             hash,
             state: current.cloned(),
-            warnings,
             at_target: None,
         });
     }
@@ -206,7 +203,6 @@ impl<'a> Planner<'a> {
                 record: None,
                 hash: s.hash.clone(),
                 state: Some(s.clone()),
-                warnings: Vec::new(),
                 at_target: None,
             });
         }
