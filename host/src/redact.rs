@@ -7,20 +7,40 @@
 //! connector or target text, and every error shown to a person, goes through
 //! it.
 
+use aho_corasick::AhoCorasick;
 use base64::Engine as _;
-use std::cmp::Reverse;
 use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// What replaces a secret.
 pub const MASK: &str = "******";
 
 /// A shared, growable set of secret values.
+///
+/// Secrets of the configuration stay for the run ([`Redactor::add`]); the
+/// masked attribute values a cycle is about to push are secrets only until
+/// the cycle ends ([`Redactor::add_transient`], [`Redactor::clear_transient`]),
+/// so a long-running service does not collect every value it ever pushed.
+/// [`Redactor::redact`] finds every form of every secret in one pass over
+/// the text (an Aho-Corasick automaton, built again only after the set
+/// changed) and masks every byte that belongs to any occurrence, so that of
+/// two overlapping secrets neither shows in part.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Every form of every secret, longest first (so a secret containing
-    /// another is masked whole), without sorting on each use.
-    needles: Arc<RwLock<BTreeSet<(Reverse<usize>, String)>>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    needles: RwLock<Needles>,
+    /// The automaton over the current needles; `None` after a change.
+    matcher: Mutex<Option<Arc<AhoCorasick>>>,
+}
+
+#[derive(Default)]
+struct Needles {
+    permanent: BTreeSet<String>,
+    transient: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -29,49 +49,139 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
+/// Every form a secret is commonly found in: plain, base64 (standard and
+/// URL-safe, unpadded: the padded text contains these), percent-encoded
+/// (upper and lower case hex, `+` for spaces) and JSON-escaped. Values
+/// shorter than 4 characters have none: they would mask ordinary words and
+/// give nothing away.
+fn forms(secret: &str) -> Vec<String> {
+    if secret.chars().count() < 4 {
+        return Vec::new();
+    }
+    let mut forms = vec![secret.to_owned()];
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    forms.push(b64.encode(secret));
+    forms.push(b64url.encode(secret));
+    let percent = urlencoding::encode(secret).into_owned();
+    forms.push(lower_hex_escapes(&percent));
+    forms.push(percent.replace("%20", "+"));
+    forms.push(percent);
+    if let Ok(json) = serde_json::to_string(secret) {
+        forms.push(json.trim_matches('"').to_owned());
+    }
+    forms.retain(|f| f.len() >= 4);
+    forms
+}
+
 impl Redactor {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Register a secret. Values shorter than 4 characters are ignored: they
-    /// would mask ordinary words and give nothing away.
+    /// Register a secret for the rest of the run.
     pub fn add(&self, secret: &str) {
-        if secret.chars().count() < 4 {
-            return;
-        }
-        let mut forms = vec![secret.to_owned()];
-        // Without padding: the padded text contains these, and so is masked too.
-        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-        let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        forms.push(b64.encode(secret));
-        forms.push(b64url.encode(secret));
-        let percent = urlencoding::encode(secret).into_owned();
-        forms.push(lower_hex_escapes(&percent));
-        forms.push(percent.replace("%20", "+"));
-        forms.push(percent);
-        if let Ok(json) = serde_json::to_string(secret) {
-            forms.push(json.trim_matches('"').to_owned());
-        }
-        let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
-        for form in forms {
-            if form.len() >= 4 {
-                needles.insert((Reverse(form.len()), form));
-            }
+        self.insert(secret, false);
+    }
+
+    /// Register a secret until [`Redactor::clear_transient`] (a masked value
+    /// a cycle is about to push).
+    pub fn add_transient(&self, secret: &str) {
+        self.insert(secret, true);
+    }
+
+    /// Forget the transient secrets (a cycle is over).
+    pub fn clear_transient(&self) {
+        let mut needles = self.inner.needles.write().unwrap_or_else(|e| e.into_inner());
+        if !needles.transient.is_empty() {
+            needles.transient.clear();
+            *self.inner.matcher.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
     }
 
-    /// `text` with every known secret replaced by [`MASK`].
-    pub fn redact(&self, text: &str) -> String {
-        let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_owned();
-        for (_, needle) in needles.iter() {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
+    fn insert(&self, secret: &str, transient: bool) {
+        let forms = forms(secret);
+        if forms.is_empty() {
+            return;
+        }
+        let mut needles = self.inner.needles.write().unwrap_or_else(|e| e.into_inner());
+        let mut changed = false;
+        for form in forms {
+            if needles.permanent.contains(&form) {
+                continue;
+            }
+            let set = if transient { &mut needles.transient } else { &mut needles.permanent };
+            changed |= set.insert(form);
+        }
+        if changed {
+            *self.inner.matcher.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// The automaton over the current needles (built if the set changed);
+    /// `None` when there is no secret.
+    fn matcher(&self) -> Option<Arc<AhoCorasick>> {
+        let needles = self.inner.needles.read().unwrap_or_else(|e| e.into_inner());
+        let mut cached = self.inner.matcher.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.is_none() && !(needles.permanent.is_empty() && needles.transient.is_empty()) {
+            match AhoCorasick::new(needles.permanent.iter().chain(needles.transient.iter())) {
+                Ok(ac) => *cached = Some(Arc::new(ac)),
+                Err(e) => tracing::error!("cannot build the secret matcher: {e}"),
             }
         }
+        cached.clone()
+    }
+
+    /// `text` with every known secret replaced by [`MASK`]: each run of
+    /// bytes covered by occurrences of secrets (overlapping ones merged)
+    /// becomes one mask.
+    pub fn redact(&self, text: &str) -> String {
+        let Some(matcher) = self.matcher() else { return text.to_owned() };
+        // Overlapping matches come ordered by where they end: sort by
+        // start, then merge the ranges that touch.
+        let mut spans: Vec<(usize, usize)> = matcher.find_overlapping_iter(text).map(|m| (m.start(), m.end())).collect();
+        if spans.is_empty() {
+            return text.to_owned();
+        }
+        spans.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+        for (start, end) in spans {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in merged {
+            // A match may end inside a character only if a secret does;
+            // widen to character boundaries so the text stays UTF-8.
+            let start = floor_char_boundary(text, start);
+            let end = ceil_char_boundary(text, end);
+            if start < at {
+                continue;
+            }
+            out.push_str(&text[at..start]);
+            out.push_str(MASK);
+            at = end;
+        }
+        out.push_str(&text[at..]);
         out
     }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// `%2f` for `%2F`: percent-encoding with lower-case hex digits.
@@ -135,6 +245,36 @@ mod tests {
         r.add("abcd");
         r.add("xxabcdxx");
         assert_eq!(r.redact("1 xxabcdxx 2 abcd"), format!("1 {MASK} 2 {MASK}"));
+    }
+
+    #[test]
+    fn overlapping_secrets_are_masked_together() {
+        let r = Redactor::new();
+        r.add("abcd");
+        r.add("bcdefg");
+        assert_eq!(r.redact("x abcdefg y abcd z bcdefg"), format!("x {MASK} y {MASK} z {MASK}"));
+    }
+
+    #[test]
+    fn transient_secrets_are_forgotten_when_cleared_permanent_ones_are_not() {
+        let r = Redactor::new();
+        r.add("token-1234");
+        r.add_transient("pässwörd-9");
+        r.add_transient("token-1234");
+        assert_eq!(r.redact("token-1234 pässwörd-9."), format!("{MASK} {MASK}."));
+        r.clear_transient();
+        assert_eq!(r.redact("token-1234 pässwörd-9."), format!("{MASK} pässwörd-9."));
+        assert_eq!(Redactor::new().redact("nothing to hide"), "nothing to hide");
+    }
+
+    #[test]
+    fn many_secrets_are_all_found() {
+        let r = Redactor::new();
+        for i in 0..20_000 {
+            r.add_transient(&format!("masked-value-{i:06}"));
+        }
+        let text = "the target refused masked-value-012345 and masked-value-000001, not masked-value-x";
+        assert_eq!(r.redact(text), format!("the target refused {MASK} and {MASK}, not masked-value-x"));
     }
 
     #[test]

@@ -130,6 +130,9 @@ impl ChannelRun<'_> {
         if let Err(e) = self.run_inner(&mut report, started).await {
             report.summary.error = Some(self.redactor.redact(&e));
         }
+        // The masked values of this cycle's users were secrets while they
+        // were being pushed; everything shown of the cycle is redacted by now.
+        self.redactor.clear_transient();
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
         report
     }
@@ -249,14 +252,15 @@ impl ChannelRun<'_> {
         let bar = self.progress_bar(work.iter().filter(|w| runs(w)).count());
         let mut active: Vec<Work> = work.into_iter().filter(|w| runs(w)).collect();
         self.link_by_listing(&mut active, timeout, report).await;
-        // Masked values about to be sent are secrets from now on: a target
-        // that quotes one in an error is redacted like a token would be.
+        // Masked values about to be sent are secrets for the rest of the
+        // cycle: a target that quotes one in an error is redacted like a
+        // token would be.
         let masked = mapping.masked_fields();
         for record in active.iter().filter_map(|w| w.record.as_ref()) {
             for value in masked.iter().filter_map(|field| record.attributes.get(field)) {
                 match value {
-                    provisio_mapping::AttributeValue::Single(v) => self.redactor.add(v),
-                    provisio_mapping::AttributeValue::Multi(vs) => vs.iter().for_each(|v| self.redactor.add(v)),
+                    provisio_mapping::AttributeValue::Single(v) => self.redactor.add_transient(v),
+                    provisio_mapping::AttributeValue::Multi(vs) => vs.iter().for_each(|v| self.redactor.add_transient(v)),
                 }
             }
         }
