@@ -106,7 +106,11 @@ pub fn run_measured(mut cmd: Command, dir: &Path, label: &str, limit: Duration) 
             outer.stdin(Stdio::null()).stdout(out).stderr(err);
             let spawner_run = measure(outer, limit + Duration::from_secs(10))?;
             let text = std::fs::read_to_string(&result).map_err(|e| {
-                format!("the measuring process left no result ({}): {e}; its status: {}", result.display(), spawner_run.status)
+                format!(
+                    "the measuring process left no result ({}): {e}; its status: {}",
+                    result.display(),
+                    spawner_run.status
+                )
             })?;
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", result.display()))?
         }

@@ -143,7 +143,11 @@ pub trait Connector: Send + Sync + Sized + 'static {
     }
     /// One page of the target's users (capability `user_list`; see
     /// [`Operation::ListUsers`] and [`UserPage`] for the contract).
-    fn list_users(&self, cursor: Option<&str>, count: u32) -> impl Future<Output = Result<UserPage, ConnectorError>> + Send {
+    fn list_users(
+        &self,
+        cursor: Option<&str>,
+        count: u32,
+    ) -> impl Future<Output = Result<UserPage, ConnectorError>> + Send {
         let _ = (cursor, count);
         unsupported("list_users")
     }
@@ -151,7 +155,11 @@ pub trait Connector: Send + Sync + Sized + 'static {
         let _ = user;
         unsupported("create_user")
     }
-    fn update_user(&self, target_id: &str, user: &UserRecord) -> impl Future<Output = Result<(), ConnectorError>> + Send {
+    fn update_user(
+        &self,
+        target_id: &str,
+        user: &UserRecord,
+    ) -> impl Future<Output = Result<(), ConnectorError>> + Send {
         let _ = (target_id, user);
         unsupported("update_user")
     }

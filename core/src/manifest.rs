@@ -443,9 +443,7 @@ impl Manifest {
 
     /// The catalogue entry whose code or alias is `code`.
     pub fn attribute(&self, code: &str) -> Option<&AttributeSpec> {
-        self.attributes
-            .iter()
-            .find(|a| a.code == code || a.aliases.iter().any(|alias| alias == code))
+        self.attributes.iter().find(|a| a.code == code || a.aliases.iter().any(|alias| alias == code))
     }
 
     pub fn supports(&self, capability: Capability) -> bool {

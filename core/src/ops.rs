@@ -150,7 +150,9 @@ pub enum Operation {
     /// Fetch the target's schema ("Refresh Fields").
     DiscoverSchema,
     /// Find a user by the value of the Unique User Identifier.
-    FindUser { unique_id: String },
+    FindUser {
+        unique_id: String,
+    },
     /// One page of every user the target holds ([`UserPage`]), so that a
     /// cycle with many users to provision links the existing ones from one
     /// listing instead of one lookup each. `cursor` is `None` for the first
@@ -161,14 +163,29 @@ pub enum Operation {
         cursor: Option<String>,
         count: u32,
     },
-    CreateUser { user: UserRecord },
+    CreateUser {
+        user: UserRecord,
+    },
     /// Push the record onto the existing user `target_id`.
-    UpdateUser { target_id: String, user: UserRecord },
-    DisableUser { target_id: String },
-    EnableUser { target_id: String },
-    DeleteUser { target_id: String },
-    FindGroup { name: String },
-    CreateGroup { group: GroupRecord },
+    UpdateUser {
+        target_id: String,
+        user: UserRecord,
+    },
+    DisableUser {
+        target_id: String,
+    },
+    EnableUser {
+        target_id: String,
+    },
+    DeleteUser {
+        target_id: String,
+    },
+    FindGroup {
+        name: String,
+    },
+    CreateGroup {
+        group: GroupRecord,
+    },
     /// Rename and/or set membership. `added` and `removed` are the changes
     /// since the last push, for connectors that PATCH.
     UpdateGroup {
@@ -179,7 +196,9 @@ pub enum Operation {
         #[serde(default)]
         removed: Vec<String>,
     },
-    DeleteGroup { target_id: String },
+    DeleteGroup {
+        target_id: String,
+    },
 }
 
 impl Operation {

@@ -189,7 +189,8 @@ impl Harness {
     pub fn run(&self, operation: Operation) -> Result<serde_json::Value, ConnectorError> {
         let name = operation.name();
         let raw = serde_json::to_string(&operation).map_err(|e| ConnectorError::internal(e.to_string()))?;
-        let reply = futures_executor::block_on(crate::ffi::plugin::invoke_json(self.id.clone(), self.connector.clone(), raw));
+        let reply =
+            futures_executor::block_on(crate::ffi::plugin::invoke_json(self.id.clone(), self.connector.clone(), raw));
         crate::ffi::remote::decode_reply(name, &reply)
     }
 

@@ -5,9 +5,7 @@
 //! finds all problems in one run. Connector authors can call
 //! [`Manifest::validate`] in their own unit tests.
 
-use crate::manifest::{
-    Manifest, OptionConstraint, ProvisioningOption, SettingKind, SettingSpec,
-};
+use crate::manifest::{Manifest, OptionConstraint, ProvisioningOption, SettingKind, SettingSpec};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -101,7 +99,10 @@ impl Manifest {
                 if code.trim().is_empty() {
                     bad("attributes", format!("an attribute with target '{}' has an empty code or alias", a.target));
                 } else if !codes.insert(code.as_str()) {
-                    bad(&format!("attributes.{code}"), "declared twice (as a code or an alias); codes must be unique".into());
+                    bad(
+                        &format!("attributes.{code}"),
+                        "declared twice (as a code or an alias); codes must be unique".into(),
+                    );
                 }
             }
             if a.target.trim().is_empty() {
@@ -131,10 +132,9 @@ impl Manifest {
             let at = format!("options.{}", option.key());
             match &spec.constraint {
                 OptionConstraint::Free => {}
-                OptionConstraint::Fixed { value, .. } if *value != spec.default => bad(
-                    &at,
-                    format!("fixed to {value} but its default is {}", spec.default),
-                ),
+                OptionConstraint::Fixed { value, .. } if *value != spec.default => {
+                    bad(&at, format!("fixed to {value} but its default is {}", spec.default))
+                }
                 OptionConstraint::Fixed { .. } => {}
                 OptionConstraint::Requires { option: other, .. } if *other == option => {
                     bad(&at, "requires itself".into())
@@ -145,7 +145,10 @@ impl Manifest {
                         bad(&at, "creates_active applies only to provision_disabled_users".into());
                     }
                     if spec.default {
-                        bad(&at, "creates_active means the option cannot be selected, so its default must be false".into());
+                        bad(
+                            &at,
+                            "creates_active means the option cannot be selected, so its default must be false".into(),
+                        );
                     }
                 }
             }
@@ -167,7 +170,9 @@ fn check_setting(s: &SettingSpec, at: &str, bad: &mut impl FnMut(&str, String)) 
                 }
             }
         }
-        _ if !s.allowed.is_empty() => bad(at, format!("only enum settings have allowed values, this one is {}", s.kind.as_str())),
+        _ if !s.allowed.is_empty() => {
+            bad(at, format!("only enum settings have allowed values, this one is {}", s.kind.as_str()))
+        }
         _ => {}
     }
     if s.secret && s.default.is_some() {
@@ -181,7 +186,14 @@ fn check_setting(s: &SettingSpec, at: &str, bad: &mut impl FnMut(&str, String)) 
             SettingKind::String | SettingKind::Url | SettingKind::File | SettingKind::List => default.is_string(),
         };
         if !fits {
-            bad(at, format!("default {default} does not fit its kind ({}{})", s.kind.as_str(), if s.kind == SettingKind::Enum { " with the allowed values" } else { "" }));
+            bad(
+                at,
+                format!(
+                    "default {default} does not fit its kind ({}{})",
+                    s.kind.as_str(),
+                    if s.kind == SettingKind::Enum { " with the allowed values" } else { "" }
+                ),
+            );
         }
     }
 }

@@ -65,7 +65,9 @@ pub fn connector_config(
     }
     for (name, value) in &conn.settings {
         let spec = manifest.setting(name);
-        let failed = |e: secret::ResolveError| ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name));
+        let failed = |e: secret::ResolveError| {
+            ConnectorError::config(format!("connection '{}': setting '{name}': {e}", conn.name))
+        };
         let resolved = if spec.is_some_and(|s| s.kind == SettingKind::File) {
             // The value names a file; the connector gets its contents.
             let path = secret::file_setting_path(value, base).map_err(failed)?;
@@ -98,8 +100,12 @@ pub fn connector_config(
         provision_disabled_users: option(ProvisioningOption::ProvisionDisabledUsers),
     };
     let remove_user_action = match &conn.remove_user_action {
-        Some(a) => parse_remove_action(a)
-            .ok_or_else(|| ConnectorError::config(format!("connection '{}': remove_user_action '{a}' is not Disable or Delete", conn.name)))?,
+        Some(a) => parse_remove_action(a).ok_or_else(|| {
+            ConnectorError::config(format!(
+                "connection '{}': remove_user_action '{a}' is not Disable or Delete",
+                conn.name
+            ))
+        })?,
         None => manifest.remove_user.default,
     };
     let extra_attributes = crate::config::catalogue::extra_attributes(conn, discovered);
@@ -123,8 +129,10 @@ impl Connection {
             label: format!("{} ({})", conn.name, loaded.manifest.id),
             limiter: conn.rate_limit.and_then(crate::runtime::limit::RateLimiter::per_second).map(Arc::new),
         };
-        let connector = ffi::remote::open(loaded.root(), &loaded.manifest.id, &config, Arc::new(services))
-            .map_err(|e| e.context(format!("connection '{}': opening connector '{}'", conn.name, loaded.manifest.id)))?;
+        let connector =
+            ffi::remote::open(loaded.root(), &loaded.manifest.id, &config, Arc::new(services)).map_err(|e| {
+                e.context(format!("connection '{}': opening connector '{}'", conn.name, loaded.manifest.id))
+            })?;
         Ok(Connection {
             name: conn.name.clone(),
             manifest: loaded.manifest.clone(),
@@ -150,7 +158,11 @@ impl Connection {
     /// aborts the task; if it does not go away, the connector is blocking
     /// and is marked wedged, and every later call fails at once instead of
     /// losing another thread. That is the documented limit of native plugins.
-    pub async fn call<T: DeserializeOwned>(&self, operation: Operation, timeout: Duration) -> Result<T, ConnectorError> {
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        timeout: Duration,
+    ) -> Result<T, ConnectorError> {
         // Timed for the service's metrics (a no-op when no service runs).
         let name = operation.name();
         let started = std::time::Instant::now();
@@ -159,7 +171,11 @@ impl Connection {
         result
     }
 
-    async fn call_untimed<T: DeserializeOwned>(&self, operation: Operation, timeout: Duration) -> Result<T, ConnectorError> {
+    async fn call_untimed<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        timeout: Duration,
+    ) -> Result<T, ConnectorError> {
         let name = operation.name();
         if self.is_wedged() {
             return Err(ConnectorError::new(
@@ -177,7 +193,8 @@ impl Connection {
         let value = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join)) => {
-                return Err(ConnectorError::new(ErrorKind::Panic, format!("'{name}' failed in the host: {join}")).retryable(false));
+                return Err(ConnectorError::new(ErrorKind::Panic, format!("'{name}' failed in the host: {join}"))
+                    .retryable(false));
             }
             Err(_) => {
                 let mut err = ConnectorError::new(
@@ -195,7 +212,10 @@ impl Connection {
             }
         };
         serde_json::from_value(value).map_err(|e| {
-            ConnectorError::protocol(format!("connector '{}' answered '{name}' with an unexpected shape: {e}", self.manifest.id))
+            ConnectorError::protocol(format!(
+                "connector '{}' answered '{name}' with an unexpected shape: {e}",
+                self.manifest.id
+            ))
         })
     }
 

@@ -58,10 +58,8 @@ pub fn connector_dirs(
     config: Option<(&Path, &[PathBuf])>,
     binary_dir: Option<PathBuf>,
 ) -> Vec<ConnectorDir> {
-    let mut dirs: Vec<ConnectorDir> = flags
-        .iter()
-        .map(|p| ConnectorDir { path: p.clone(), origin: DirSource::Flag })
-        .collect();
+    let mut dirs: Vec<ConnectorDir> =
+        flags.iter().map(|p| ConnectorDir { path: p.clone(), origin: DirSource::Flag }).collect();
     if let Some(env) = env {
         dirs.extend(
             env.split(ENV_SEPARATOR)
@@ -116,12 +114,8 @@ mod tests {
 
     #[test]
     fn missing_named_dirs_are_reported_but_not_the_binary_dir() {
-        let dirs = connector_dirs(
-            &[PathBuf::from("/definitely/not/here")],
-            None,
-            None,
-            Some(PathBuf::from("/also/not/here")),
-        );
+        let dirs =
+            connector_dirs(&[PathBuf::from("/definitely/not/here")], None, None, Some(PathBuf::from("/also/not/here")));
         let missing = missing(&dirs);
         assert_eq!(missing.len(), 1);
         assert!(missing[0].to_string().contains("/definitely/not/here (from --connector-dir)"));

@@ -161,9 +161,7 @@ pub fn load_file(path: &Path, report: &mut LoadReport) {
             reject(report, reason);
             continue;
         }
-        report
-            .connectors
-            .insert(manifest.id.clone(), LoadedConnector { manifest, path: path.to_owned(), root });
+        report.connectors.insert(manifest.id.clone(), LoadedConnector { manifest, path: path.to_owned(), root });
     }
 }
 
@@ -189,14 +187,14 @@ fn open_library(path: &Path) -> Result<(PluginRootRef, Vec<Manifest>), Refusal> 
 fn read_handshake(path: &Path) -> Result<Handshake, Refusal> {
     // SAFETY: loading a library runs its initialisers. That is the point of
     // a plugin directory; only files the operator placed there are loaded.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|e| Refusal::NotALibrary(crate::causes::chain(&e)))?;
+    let library =
+        unsafe { libloading::Library::new(path) }.map_err(|e| Refusal::NotALibrary(crate::causes::chain(&e)))?;
     let symbol = format!("{}\0", ffi::HANDSHAKE_SYMBOL);
     // SAFETY: the symbol is declared by the SDK as
     // `extern "C" fn() -> Handshake`; the magic bytes check what we read.
     let handshake = unsafe {
-        let f: libloading::Symbol<extern "C" fn() -> Handshake> = library
-            .get(symbol.as_bytes())
-            .map_err(|_| Refusal::NoHandshake { symbol: ffi::HANDSHAKE_SYMBOL })?;
+        let f: libloading::Symbol<extern "C" fn() -> Handshake> =
+            library.get(symbol.as_bytes()).map_err(|_| Refusal::NoHandshake { symbol: ffi::HANDSHAKE_SYMBOL })?;
         f()
     };
     // Never unload: connector code may still be referenced by abi_stable.

@@ -139,7 +139,8 @@ impl Redactor {
         let Some(matcher) = self.matcher() else { return text.to_owned() };
         // Overlapping matches come ordered by where they end: sort by
         // start, then merge the ranges that touch.
-        let mut spans: Vec<(usize, usize)> = matcher.find_overlapping_iter(text).map(|m| (m.start(), m.end())).collect();
+        let mut spans: Vec<(usize, usize)> =
+            matcher.find_overlapping_iter(text).map(|m| (m.start(), m.end())).collect();
         if spans.is_empty() {
             return text.to_owned();
         }
@@ -224,7 +225,7 @@ mod tests {
 
     #[test]
     fn masks_unpadded_base64_lower_case_and_form_encoding() {
-        use base64::engine::general_purpose::{URL_SAFE, STANDARD_NO_PAD};
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
         let secret = "pä55 wörd/+?";
         let r = Redactor::new();
         r.add(secret);

@@ -29,10 +29,7 @@ use std::process::{Command, Output};
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable has a path");
     // target/<profile>/deps/<test-binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("test executables live in target/<profile>/deps")
+    exe.parent().and_then(Path::parent).map(Path::to_path_buf).expect("test executables live in target/<profile>/deps")
 }
 
 /// The built `provisio` binary.

@@ -415,7 +415,8 @@ async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (
     let fault = state.fault.read().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(r) = fault.and_then(|f| f(request)) {
         if r.status == DELAYED {
-            let ms = r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            let ms =
+                r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             return (forward(state, client, request).await, true);
         }

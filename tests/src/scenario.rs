@@ -78,7 +78,11 @@ pub struct Group {
 
 impl Group {
     pub fn new(cn: &str, members: &[&str]) -> Group {
-        Group { cn: cn.to_owned(), members: members.iter().map(|m| (*m).to_owned()).collect(), guid: guid_for(&format!("group-{cn}")) }
+        Group {
+            cn: cn.to_owned(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            guid: guid_for(&format!("group-{cn}")),
+        }
     }
 
     /// The same group (same GUID) under a new name.
@@ -107,7 +111,14 @@ pub fn entries_ldif(people: &[Person], groups: &[Group], with_guid: bool) -> Str
     for p in people {
         out.push_str(&format!(
             "dn: {}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {} {}\ngivenName: {}\nsn: {}\nmail: {}\ntitle: {}\n",
-            p.dn(), p.uid, p.given, p.sn, p.given, p.sn, p.mail, p.title
+            p.dn(),
+            p.uid,
+            p.given,
+            p.sn,
+            p.given,
+            p.sn,
+            p.mail,
+            p.title
         ));
         if with_guid {
             out.push_str(&format!("entryUUID: {}\n", p.guid));
@@ -118,7 +129,10 @@ pub fn entries_ldif(people: &[Person], groups: &[Group], with_guid: bool) -> Str
         out.push('\n');
     }
     for g in groups {
-        out.push_str(&format!("dn: cn={},ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: {}\n", g.cn, g.cn));
+        out.push_str(&format!(
+            "dn: cn={},ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: {}\n",
+            g.cn, g.cn
+        ));
         if with_guid {
             out.push_str(&format!("entryUUID: {}\n", g.guid));
         }
@@ -352,10 +366,8 @@ impl Scenario {
             channel.insert("deletion_guard".into(), toml::Value::Table(guard));
         }
         channel.insert("source".into(), toml::Value::Table(source));
-        channel.insert(
-            "mapping".into(),
-            toml::Value::Array(b.mapping.iter().cloned().map(toml::Value::Table).collect()),
-        );
+        channel
+            .insert("mapping".into(), toml::Value::Array(b.mapping.iter().cloned().map(toml::Value::Table).collect()));
         let mut connection = toml::Table::new();
         connection.insert("name".into(), "target".into());
         connection.insert("connector".into(), b.connector.clone().into());
@@ -383,7 +395,12 @@ impl Scenario {
     pub fn command(&self, args: &[&str]) -> std::process::Command {
         let dir = profile_dir();
         let config = self.config_path();
-        let mut full: Vec<&str> = vec!["--connector-dir", dir.to_str().expect("utf-8 path"), "--config", config.to_str().expect("utf-8 path")];
+        let mut full: Vec<&str> = vec![
+            "--connector-dir",
+            dir.to_str().expect("utf-8 path"),
+            "--config",
+            config.to_str().expect("utf-8 path"),
+        ];
         full.extend_from_slice(args);
         let mut cmd = provisio_command(&full);
         for (k, v) in &self.env {
@@ -396,7 +413,12 @@ impl Scenario {
     pub fn run(&self, args: &[&str]) -> Output {
         let dir = profile_dir();
         let config = self.config_path();
-        let mut full: Vec<&str> = vec!["--connector-dir", dir.to_str().expect("utf-8 path"), "--config", config.to_str().expect("utf-8 path")];
+        let mut full: Vec<&str> = vec![
+            "--connector-dir",
+            dir.to_str().expect("utf-8 path"),
+            "--config",
+            config.to_str().expect("utf-8 path"),
+        ];
         full.extend_from_slice(args);
         let mut cmd = provisio_command(&full);
         for (k, v) in &self.env {

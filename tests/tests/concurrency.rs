@@ -76,14 +76,19 @@ mapping = [ {{ field = "userName", attributes = ["uid"] }} ]
     let run = |args: &[&str]| {
         let mut all = vec!["--connector-dir", profile.to_str().unwrap(), "--config", file.to_str().unwrap()];
         all.extend_from_slice(args);
-        provisio_e2e::provisio_command(&all).env("GOOD_TOKEN", &good.token).env("BAD_TOKEN", &bad.token).output().unwrap()
+        provisio_e2e::provisio_command(&all)
+            .env("GOOD_TOKEN", &good.token)
+            .env("BAD_TOKEN", &bad.token)
+            .output()
+            .unwrap()
     };
     let out = run(&["sync", "--once"]);
     let text = provisio_e2e::stdout(&out);
     assert_eq!(good.users().len(), 2, "the good channel did its work despite the bad one: {text}");
     assert!(bad.users().is_empty());
 
-    let list: serde_json::Value = serde_json::from_str(&provisio_e2e::stdout(&run(&["channels", "list", "--json"]))).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&provisio_e2e::stdout(&run(&["channels", "list", "--json"]))).unwrap();
     let channel = |name: &str| list.as_array().unwrap().iter().find(|c| c["channel"] == name).unwrap().clone();
     assert_eq!(channel("a")["dirty"], 0, "{list:#}");
     assert_eq!(channel("a")["users"], 2);

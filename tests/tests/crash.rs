@@ -37,8 +37,11 @@ fn sigkill_at_random_points_then_a_clean_cycle_leaves_exactly_the_right_users() 
     let mut killed_mid_cycle = 0;
     for (round, delay) in delays.iter().enumerate() {
         // Change some titles too, so updates are interrupted as well.
-        let edited: Vec<Person> =
-            people.iter().enumerate().map(|(i, p)| if i % 7 == round % 7 { p.clone().title(&format!("t{round}")) } else { p.clone() }).collect();
+        let edited: Vec<Person> = people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| if i % 7 == round % 7 { p.clone().title(&format!("t{round}")) } else { p.clone() })
+            .collect();
         s.write_directory(&edited, &[]);
         let mut child = s.command(&["sync", "--once"]).spawn().expect("start provisio");
         std::thread::sleep(Duration::from_millis(*delay));
@@ -72,7 +75,8 @@ fn sigterm_mid_cycle_finishes_in_flight_work_saves_it_and_exits_cleanly() {
     let people: Vec<Person> = (0..120).map(|i| Person::new(&format!("s{i:03}"))).collect();
     s.write_directory(&people, &[]);
 
-    let child = s.command(&["sync"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child =
+        s.command(&["sync"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(900));
     // SAFETY: signalling our own child by its pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

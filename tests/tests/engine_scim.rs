@@ -191,7 +191,8 @@ fn plan_writes_nothing_to_the_target_or_the_state() {
     let out = s.run_ok(&["plan", "--json"]);
     let plan: Value = serde_json::from_str(&out).expect("plan --json is JSON");
     let rows = plan["plan"][0]["users"].as_array().expect("rows");
-    let action = |name: &str| rows.iter().find(|r| r["user"] == name).map(|r| r["action"].as_str().unwrap_or("").to_owned());
+    let action =
+        |name: &str| rows.iter().find(|r| r["user"] == name).map(|r| r["action"].as_str().unwrap_or("").to_owned());
     assert_eq!(action("alice").as_deref(), Some("update"));
     assert_eq!(action("bob").as_deref(), Some("disable"));
     assert_eq!(proxy.writes(), 0);
@@ -220,10 +221,16 @@ fn groups_are_created_renamed_and_their_membership_follows_the_source() {
     let people = [Person::new("alice"), Person::new("bob"), Person::new("chloe")];
     s.write_directory(&people, &[Group::new("engineering", &["alice", "bob"]), Group::new("design", &["chloe"])]);
     s.sync_ok();
-    let ids: std::collections::HashMap<String, String> =
-        t.users().iter().map(|u| (u["userName"].as_str().unwrap().to_owned(), u["id"].as_str().unwrap().to_owned())).collect();
+    let ids: std::collections::HashMap<String, String> = t
+        .users()
+        .iter()
+        .map(|u| (u["userName"].as_str().unwrap().to_owned(), u["id"].as_str().unwrap().to_owned()))
+        .collect();
     let members = |g: &Value| {
-        let mut m: Vec<String> = g["members"].as_array().map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect()).unwrap_or_default();
+        let mut m: Vec<String> = g["members"]
+            .as_array()
+            .map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
         m.sort();
         m
     };

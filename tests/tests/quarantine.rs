@@ -11,10 +11,8 @@ use provisio_e2e::scim_peer::ScimPeer;
 fn a_failing_channel_is_quarantined_and_recovers_with_the_target() {
     let t = ScimPeer::shared().unique_tenant("quarantine");
     let proxy = Proxy::builder(&t.base_url).fault(|_| Some(Response::scim_error(503, "maintenance"))).start();
-    let s = Scenario::scim(&proxy.url(), &t.token)
-        .engine("quarantine_after", 2)
-        .engine("quarantine_interval", 3)
-        .build();
+    let s =
+        Scenario::scim(&proxy.url(), &t.token).engine("quarantine_after", 2).engine("quarantine_interval", 3).build();
     s.write_directory(&[Person::new("alice"), Person::new("bob")], &[]);
 
     // Two failing cycles in a row: the second starts the quarantine.

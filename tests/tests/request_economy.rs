@@ -19,7 +19,8 @@ fn a_first_cycle_links_existing_accounts_from_one_listing_and_creates_the_rest_w
     // 20 of the 60 people already have an account, some spelled in upper case.
     for i in (0..60).step_by(3) {
         let name = if i % 2 == 0 { format!("USER{i:03}") } else { format!("user{i:03}") };
-        let created = t.post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}));
+        let created =
+            t.post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}));
         assert_eq!(created.status, 201, "{}", created.text);
     }
     let proxy = Proxy::start(&t.base_url);
@@ -35,8 +36,10 @@ fn a_first_cycle_links_existing_accounts_from_one_listing_and_creates_the_rest_w
     let requests = proxy.requests();
     let lookups = requests.iter().filter(|r| r.method == "GET" && r.path.contains("filter=")).count();
     assert_eq!(lookups, 0, "no per-user lookup: {:?}", proxy.counts());
-    let listings: Vec<_> =
-        requests.iter().filter(|r| r.method == "GET" && r.path.contains("/Users?") && r.path.contains("count=1000")).collect();
+    let listings: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/Users?") && r.path.contains("count=1000"))
+        .collect();
     assert_eq!(listings.len(), 1, "one page lists 20 accounts: {listings:?}");
     let counts = proxy.counts();
     assert_eq!(counts.route("POST", "/Users"), 40, "{counts:?}");

@@ -479,7 +479,9 @@ fn the_ldap_bind_password_never_leaks() {
     let slapd = Slapd::start_with(&provisio_e2e::scenario::directory_ldif(&persons, &[]));
     let t = ScimPeer::shared().unique_tenant("secrets-ldap");
     let mut a = Artifacts::default();
-    for (label, password, succeed) in [("ldap, right password", READER_PW, true), ("ldap, wrong password", "Wr0ng-bind-pw!", false)] {
+    for (label, password, succeed) in
+        [("ldap, right password", READER_PW, true), ("ldap, wrong password", "Wr0ng-bind-pw!", false)]
+    {
         let mut source = provisio_e2e::scenario::ScenarioBuilder::file_source();
         source.remove("path");
         source.insert("kind".into(), "ldap".into());
@@ -488,10 +490,14 @@ fn the_ldap_bind_password_never_leaks() {
         let mut pw = toml::Table::new();
         pw.insert("env".into(), "PROVISIO_TEST_BIND_PASSWORD".into());
         source.insert("bind_password".into(), toml::Value::Table(pw));
-        let s = Scenario::scim(&t.base_url, &t.token).source(source).env("PROVISIO_TEST_BIND_PASSWORD", password).build();
+        let s =
+            Scenario::scim(&t.base_url, &t.token).source(source).env("PROVISIO_TEST_BIND_PASSWORD", password).build();
         exercise(&s, label, &mut a, succeed);
         a.files(label, s.dir(), INPUTS);
     }
     assert_eq!(t.users().len(), people.len(), "the right password provisioned the users");
-    a.assert_clean(&[Secret::new("the LDAP bind password", READER_PW), Secret::new("a wrong LDAP bind password", "Wr0ng-bind-pw!")]);
+    a.assert_clean(&[
+        Secret::new("the LDAP bind password", READER_PW),
+        Secret::new("a wrong LDAP bind password", "Wr0ng-bind-pw!"),
+    ]);
 }

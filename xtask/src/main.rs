@@ -33,7 +33,8 @@ fn main() -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     match args.next().as_deref() {
         Some("provisio") => {
-            let build = status(Command::new(&cargo).args(["build", "--quiet", "--workspace"]).current_dir(workspace_root()));
+            let build =
+                status(Command::new(&cargo).args(["build", "--quiet", "--workspace"]).current_dir(workspace_root()));
             if build != ExitCode::SUCCESS {
                 return build;
             }

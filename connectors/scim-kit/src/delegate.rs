@@ -27,27 +27,46 @@ macro_rules! delegate_to_target {
 #[macro_export]
 macro_rules! __delegate_operation {
     ($f:ident test_connection) => {
-        async fn test_connection(&self) -> ::core::result::Result<$crate::__core::ops::ConnectionReport, $crate::__core::ConnectorError> {
+        async fn test_connection(
+            &self,
+        ) -> ::core::result::Result<$crate::__core::ops::ConnectionReport, $crate::__core::ConnectorError> {
             self.$f.test_connection().await
         }
     };
     ($f:ident find_user) => {
-        async fn find_user(&self, unique_id: &str) -> ::core::result::Result<::core::option::Option<$crate::__core::ops::TargetUser>, $crate::__core::ConnectorError> {
+        async fn find_user(
+            &self,
+            unique_id: &str,
+        ) -> ::core::result::Result<
+            ::core::option::Option<$crate::__core::ops::TargetUser>,
+            $crate::__core::ConnectorError,
+        > {
             self.$f.find_user(unique_id).await
         }
     };
     ($f:ident list_users) => {
-        async fn list_users(&self, cursor: ::core::option::Option<&str>, count: u32) -> ::core::result::Result<$crate::__core::ops::UserPage, $crate::__core::ConnectorError> {
+        async fn list_users(
+            &self,
+            cursor: ::core::option::Option<&str>,
+            count: u32,
+        ) -> ::core::result::Result<$crate::__core::ops::UserPage, $crate::__core::ConnectorError> {
             self.$f.list_users(cursor, count).await
         }
     };
     ($f:ident create_user) => {
-        async fn create_user(&self, user: &$crate::__core::ops::UserRecord) -> ::core::result::Result<$crate::__core::ops::TargetUser, $crate::__core::ConnectorError> {
+        async fn create_user(
+            &self,
+            user: &$crate::__core::ops::UserRecord,
+        ) -> ::core::result::Result<$crate::__core::ops::TargetUser, $crate::__core::ConnectorError> {
             self.$f.create_user(user).await
         }
     };
     ($f:ident update_user) => {
-        async fn update_user(&self, target_id: &str, user: &$crate::__core::ops::UserRecord) -> ::core::result::Result<(), $crate::__core::ConnectorError> {
+        async fn update_user(
+            &self,
+            target_id: &str,
+            user: &$crate::__core::ops::UserRecord,
+        ) -> ::core::result::Result<(), $crate::__core::ConnectorError> {
             self.$f.update_user(target_id, user).await
         }
     };
@@ -67,12 +86,21 @@ macro_rules! __delegate_operation {
         }
     };
     ($f:ident find_group) => {
-        async fn find_group(&self, name: &str) -> ::core::result::Result<::core::option::Option<$crate::__core::ops::TargetGroup>, $crate::__core::ConnectorError> {
+        async fn find_group(
+            &self,
+            name: &str,
+        ) -> ::core::result::Result<
+            ::core::option::Option<$crate::__core::ops::TargetGroup>,
+            $crate::__core::ConnectorError,
+        > {
             self.$f.find_group(name).await
         }
     };
     ($f:ident create_group) => {
-        async fn create_group(&self, group: &$crate::__core::ops::GroupRecord) -> ::core::result::Result<$crate::__core::ops::TargetGroup, $crate::__core::ConnectorError> {
+        async fn create_group(
+            &self,
+            group: &$crate::__core::ops::GroupRecord,
+        ) -> ::core::result::Result<$crate::__core::ops::TargetGroup, $crate::__core::ConnectorError> {
             self.$f.create_group(group).await
         }
     };

@@ -310,7 +310,12 @@ impl ScimTarget {
             let Some(id) = resource_id(resource) else { continue };
             let active = read_active(resource);
             for value in self.identifier_values(resource) {
-                users.push(TargetUser { id: id.clone(), unique_id: Some(value), active, attributes: Default::default() });
+                users.push(TargetUser {
+                    id: id.clone(),
+                    unique_id: Some(value),
+                    active,
+                    attributes: Default::default(),
+                });
             }
         }
         let last = returned == 0

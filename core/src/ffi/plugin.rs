@@ -16,7 +16,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use super::{FfiConnector, FfiConnectorBox, FfiConnector_TO, FfiHostBox, FfiHttpRequest, PluginRoot, PluginRootRef};
+use super::{FfiConnector, FfiConnector_TO, FfiConnectorBox, FfiHostBox, FfiHttpRequest, PluginRoot, PluginRootRef};
 use crate::connector::{ConnectorConfig, DynConnector, name_unsupported, registered};
 use crate::error::{ConnectorError, ErrorKind};
 use crate::host::{Host, HostServices, HttpRequest, HttpResponse, LogLevel};
@@ -36,7 +36,8 @@ pub fn manifests() -> Vec<Manifest> {
         .map(|r| {
             let mut m = (r.manifest)();
             m.sdk_version = super::SDK_VERSION.to_owned();
-            m.protocol = crate::manifest::ProtocolVersion { major: super::PROTOCOL_MAJOR, minor: super::PROTOCOL_MINOR };
+            m.protocol =
+                crate::manifest::ProtocolVersion { major: super::PROTOCOL_MAJOR, minor: super::PROTOCOL_MINOR };
             m
         })
         .collect()
@@ -160,8 +161,12 @@ pub fn invoke_json(id: String, inner: Arc<dyn DynConnector>, operation: String) 
             Err(payload) => Reply::Err(panic_error("during the operation", &*payload)),
         }
     };
-    run.map(|reply| serde_json::to_string(&reply).unwrap_or_else(|e| format!(r#"{{"err":{{"kind":"internal","detail":"cannot encode the answer: {e}","retryable":false}}}}"#)))
-        .boxed()
+    run.map(|reply| {
+        serde_json::to_string(&reply).unwrap_or_else(|e| {
+            format!(r#"{{"err":{{"kind":"internal","detail":"cannot encode the answer: {e}","retryable":false}}}}"#)
+        })
+    })
+    .boxed()
 }
 
 fn unknown_operation(id: &str, raw: &str, e: &serde_json::Error) -> ConnectorError {
@@ -209,7 +214,9 @@ impl HostServices for FfiHostServices {
         let future = self.0.http(request);
         async move {
             match future.await {
-                ROk(r) => Ok(HttpResponse { status: r.status, headers: from_pairs(r.headers), body: r.body.into_vec() }),
+                ROk(r) => {
+                    Ok(HttpResponse { status: r.status, headers: from_pairs(r.headers), body: r.body.into_vec() })
+                }
                 RErr(e) => Err(serde_json::from_str(&e)
                     .unwrap_or_else(|_| ConnectorError::new(ErrorKind::Transport, e.into_string()))),
             }

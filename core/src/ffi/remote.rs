@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::plugin::{from_pairs, panic_message};
-use super::{FfiConnectorBox, FfiHost, FfiHostBox, FfiHost_TO, FfiHttpRequest, FfiHttpResponse, PluginRootRef};
+use super::{FfiConnectorBox, FfiHost, FfiHost_TO, FfiHostBox, FfiHttpRequest, FfiHttpResponse, PluginRootRef};
 use crate::connector::ConnectorConfig;
 use crate::error::{ConnectorError, ErrorKind};
 use crate::host::{HostServices, HttpRequest, LogLevel};

@@ -168,7 +168,11 @@ impl MappingSet {
 
 impl Compiled {
     /// The value of this field for one entry, or `None` (no value).
-    fn produce(&self, lookup: &dyn Fn(&str) -> Option<Vec<String>>, warnings: &mut Vec<String>) -> Option<AttributeValue> {
+    fn produce(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<Vec<String>>,
+        warnings: &mut Vec<String>,
+    ) -> Option<AttributeValue> {
         let field = &self.spec.field;
         // 1. Raw values: from the expression, else from the attributes.
         let raw: Vec<String> = match &self.expression {
@@ -215,11 +219,7 @@ impl Compiled {
         if values.is_empty() {
             values.push(self.spec.default.clone()?);
         }
-        Some(if self.multi {
-            AttributeValue::Multi(values)
-        } else {
-            AttributeValue::Single(values.swap_remove(0))
-        })
+        Some(if self.multi { AttributeValue::Multi(values) } else { AttributeValue::Single(values.swap_remove(0)) })
     }
 
     /// Parser, then trim, then case.

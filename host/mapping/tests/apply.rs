@@ -212,7 +212,10 @@ fn run_time_expression_failure_falls_back_to_the_default() {
 fn compile_reports_every_problem_at_once() {
     let fields = [
         FieldMapping::new("userName", &["uid"]),
-        FieldMapping { expression: Some("substring(${displayName}, 0".into()), ..FieldMapping::new("displayName", &[]) },
+        FieldMapping {
+            expression: Some("substring(${displayName}, 0".into()),
+            ..FieldMapping::new("displayName", &[])
+        },
         FieldMapping::new("userName", &["mail"]),
         FieldMapping::new("nothing", &[]),
         FieldMapping { expression: Some("${a}".into()), ..FieldMapping::new("both", &["a"]) },
@@ -237,7 +240,10 @@ fn compile_reports_every_problem_at_once() {
     assert!(shown[5].contains("'password'") && shown[5].contains("clear_when_empty"));
     assert!(shown[6].contains("'blankAttr'") && shown[6].contains("attribute name is empty"));
     assert!(shown[7].contains("empty field code"));
-    assert_eq!(shown[8], "mapping for 'fn': expression column 1: unknown function 'frob'; the functions are lower, upper, trim, substring");
+    assert_eq!(
+        shown[8],
+        "mapping for 'fn': expression column 1: unknown function 'frob'; the functions are lower, upper, trim, substring"
+    );
     assert!(errs.iter().filter(|e| e.column.is_none()).count() == 7);
 }
 
@@ -255,10 +261,7 @@ fn field_sets() {
     let s = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(set.masked_fields(), s(&["password", "ssn"]));
     assert_eq!(set.create_only_fields(), s(&["externalId", "password"]));
-    assert_eq!(
-        set.source_attributes(),
-        s(&["employeeNumber", "entryUUID", "mail", "mail2", "uid", "userPassword"])
-    );
+    assert_eq!(set.source_attributes(), s(&["employeeNumber", "entryUUID", "mail", "mail2", "uid", "userPassword"]));
     assert_eq!(set.mappings().count(), 5);
     // Create-only fields are mapped too; the engine drops them on update.
     let m = apply(&set, &entry(&[("uid", &["ada"]), ("userPassword", &["pw"]), ("entryUUID", &["u-1"])]));

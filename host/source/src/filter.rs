@@ -393,9 +393,10 @@ pub fn case_ignore(value: &str) -> String {
 /// each), without building either normal form.
 pub fn case_ignore_eq(a: &str, b: &str) -> bool {
     fn normal(value: &str) -> impl Iterator<Item = char> + '_ {
-        value.split_whitespace().enumerate().flat_map(|(i, word)| {
-            (i > 0).then_some(' ').into_iter().chain(word.chars().flat_map(char::to_lowercase))
-        })
+        value
+            .split_whitespace()
+            .enumerate()
+            .flat_map(|(i, word)| (i > 0).then_some(' ').into_iter().chain(word.chars().flat_map(char::to_lowercase)))
     }
     if a.is_ascii() && b.is_ascii() {
         let mut a = a.split_whitespace();

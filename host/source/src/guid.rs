@@ -38,7 +38,9 @@ pub fn binary_guid_bytes(rendered: &str) -> Option<Vec<u8>> {
     let groups: Vec<&str> = r.split('-').collect();
     if groups.len() == 5 && [8, 4, 4, 4, 12].iter().zip(&groups).all(|(n, g)| g.len() == *n) {
         let b = hex(&groups.concat())?;
-        return Some(vec![b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+        return Some(vec![
+            b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15],
+        ]);
     }
     hex(r).filter(|b| !b.is_empty())
 }

@@ -19,7 +19,6 @@ use crate::entry::Entry;
 use crate::error::SourceError;
 use crate::lines::Lines;
 
-
 /// A serde_json error in a slice starting at `base` (a byte offset in the file), placed in the
 /// file, with serde_json's own "at line L column C" dropped from the text.
 fn syntax(file: &Path, lines: &Lines, base: usize, e: &serde_json::Error, what: &str) -> SourceError {
@@ -114,8 +113,8 @@ pub(crate) fn parse_each(
                 ),
             ));
         };
-        let parsed = crate::dn::Dn::parse(&dn)
-            .map_err(|e| SourceError::parse(file, line, format!("entry {number}: {e}")))?;
+        let parsed =
+            crate::dn::Dn::parse(&dn).map_err(|e| SourceError::parse(file, line, format!("entry {number}: {e}")))?;
         let mut entry = Entry::new(dn, line);
         for (key, raw_value) in object {
             if key.eq_ignore_ascii_case("dn") {

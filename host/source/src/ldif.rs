@@ -131,8 +131,12 @@ fn split_line<'a>(l: &'a Logical, file: &Path) -> Result<(&'a str, Value<'a>), S
         // Only what looks like the attribute name is quoted: the rest of the
         // line is a value, and values may be secrets (a password written with
         // '=' instead of ':').
-        let shown: String =
-            l.text.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ';' | '.' | '_')).take(40).collect();
+        let shown: String = l
+            .text
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ';' | '.' | '_'))
+            .take(40)
+            .collect();
         let starts = if shown.is_empty() { String::new() } else { format!(" (it starts with '{shown}')") };
         return Err(SourceError::parse(
             file,

@@ -37,10 +37,10 @@ pub mod error;
 pub mod filter;
 pub mod guid;
 mod json;
-mod lines;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 mod ldif;
+mod lines;
 pub mod scope;
 pub mod status;
 

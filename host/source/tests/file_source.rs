@@ -248,7 +248,9 @@ fn streaming_refuses_what_a_whole_read_refuses() {
         c
     };
     let person = |uid: &str, guid: &str| {
-        format!("{{\"dn\": \"uid={uid},dc=x\", \"objectClass\": \"inetOrgPerson\", \"uid\": \"{uid}\", \"entryUUID\": \"{guid}\"}}")
+        format!(
+            "{{\"dn\": \"uid={uid},dc=x\", \"objectClass\": \"inetOrgPerson\", \"uid\": \"{uid}\", \"entryUUID\": \"{guid}\"}}"
+        )
     };
     let cases = [
         ("dup-guid.json", format!("[{}, {}]", person("a", "G1"), person("b", "g1"))),

@@ -179,7 +179,11 @@ fn default_cell(s: &SettingSpec) -> String {
 fn required_cell(s: &SettingSpec) -> String {
     match (&s.required, &s.required_when) {
         (true, _) => "yes".to_owned(),
-        (false, Some(c)) => format!("when {} = {}", c.setting, c.equals.as_str().map(str::to_owned).unwrap_or_else(|| c.equals.to_string())),
+        (false, Some(c)) => format!(
+            "when {} = {}",
+            c.setting,
+            c.equals.as_str().map(str::to_owned).unwrap_or_else(|| c.equals.to_string())
+        ),
         _ => String::new(),
     }
 }
@@ -187,9 +191,13 @@ fn required_cell(s: &SettingSpec) -> String {
 fn constraint_cell(c: &OptionConstraint) -> String {
     match c {
         OptionConstraint::Free => String::new(),
-        OptionConstraint::Fixed { value, reason } => format!("must be {}: {reason}", if *value { "selected" } else { "cleared" }),
+        OptionConstraint::Fixed { value, reason } => {
+            format!("must be {}: {reason}", if *value { "selected" } else { "cleared" })
+        }
         OptionConstraint::Requires { option, reason } => format!("needs {}: {reason}", option.label()),
-        OptionConstraint::CreatesActive { reason } => format!("not supported, disabled users are created active: {reason}"),
+        OptionConstraint::CreatesActive { reason } => {
+            format!("not supported, disabled users are created active: {reason}")
+        }
     }
 }
 
@@ -210,7 +218,15 @@ fn print_show(c: &LoadedConnector) {
             Some(g) => format!("{}\n({g})", s.name),
             None => s.name.clone(),
         };
-        t.add_row([name, s.label.clone(), s.kind.as_str().to_owned(), required_cell(s), default_cell(s), allowed, yes(s.secret).to_owned()]);
+        t.add_row([
+            name,
+            s.label.clone(),
+            s.kind.as_str().to_owned(),
+            required_cell(s),
+            default_cell(s),
+            allowed,
+            yes(s.secret).to_owned(),
+        ]);
     }
     println!("{t}\n");
 
@@ -218,9 +234,17 @@ fn print_show(c: &LoadedConnector) {
     let mut t = table(["OPTION", "DEFAULT", "CONSTRAINT"]);
     for o in ProvisioningOption::ALL {
         let spec = m.options.get(o);
-        t.add_row([o.label().to_owned(), if spec.default { "selected" } else { "cleared" }.to_owned(), constraint_cell(&spec.constraint)]);
+        t.add_row([
+            o.label().to_owned(),
+            if spec.default { "selected" } else { "cleared" }.to_owned(),
+            constraint_cell(&spec.constraint),
+        ]);
     }
-    t.add_row(["Remove User Action".to_owned(), m.remove_user.default.to_string(), format!("supported: {}", remove_user_cell(m))]);
+    t.add_row([
+        "Remove User Action".to_owned(),
+        m.remove_user.default.to_string(),
+        format!("supported: {}", remove_user_cell(m)),
+    ]);
     println!("{t}");
     if !m.remove_user.notes.is_empty() {
         println!("Remove user: {}", m.remove_user.notes);
@@ -230,13 +254,24 @@ fn print_show(c: &LoadedConnector) {
     println!("Supported attributes ({})", m.attributes.len());
     let mut t = table(["FIELD", "TARGET", "REQUIRED", "MULTI", "MUTABILITY", "NOTES"]);
     for a in &m.attributes {
-        let code = if a.aliases.is_empty() { a.code.clone() } else { format!("{} (also {})", a.code, a.aliases.join(", ")) };
-        t.add_row([code, a.target.clone(), yes(a.required).to_owned(), yes(a.multi_valued).to_owned(), a.mutability.as_str().to_owned(), a.notes.clone()]);
+        let code =
+            if a.aliases.is_empty() { a.code.clone() } else { format!("{} (also {})", a.code, a.aliases.join(", ")) };
+        t.add_row([
+            code,
+            a.target.clone(),
+            yes(a.required).to_owned(),
+            yes(a.multi_valued).to_owned(),
+            a.mutability.as_str().to_owned(),
+            a.notes.clone(),
+        ]);
     }
     println!("{t}\n");
 
     let caps: Vec<&str> = Capability::ALL.iter().filter(|c| m.supports(**c)).map(|c| c.as_str()).collect();
-    println!("Capabilities: {}", if caps.is_empty() { "none yet (every operation answers `unsupported`)".to_owned() } else { caps.join(", ") });
+    println!(
+        "Capabilities: {}",
+        if caps.is_empty() { "none yet (every operation answers `unsupported`)".to_owned() } else { caps.join(", ") }
+    );
     if !m.notes.is_empty() {
         println!("\nNotes");
         for n in &m.notes {

@@ -25,7 +25,8 @@ const EXAMPLE_CONFIG: &str = include_str!("../../../examples/provisio.toml");
 
 /// `provisio sandbox`: serve until Ctrl-C.
 pub fn sandbox(port: u16, token: Option<String>, persist: Option<PathBuf>) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::User(format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| CliError::User(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
         let config = SandboxConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -73,7 +74,8 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
     getrandom::fill(&mut bytes).map_err(|e| CliError::User(format!("cannot make a token: {e}")))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
 
-    let engine_runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::User(format!("cannot start the runtime: {e}")))?;
+    let engine_runtime =
+        tokio::runtime::Runtime::new().map_err(|e| CliError::User(format!("cannot start the runtime: {e}")))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let sandbox: Sandbox = engine_runtime
         .block_on(provisio_sandbox::serve(
@@ -120,10 +122,7 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
 
     let edited = EXAMPLE_DIRECTORY
         .replace("title: Site Lead", "title: Head of Construction")
-        .replace(
-            "employeeNumber: 1004\n",
-            "employeeNumber: 1004\nemployeeType: disabled\n",
-        );
+        .replace("employeeNumber: 1004\n", "employeeNumber: 1004\nemployeeType: disabled\n");
     let edited = remove_entry(&edited, "uid=chloe,ou=people,dc=example,dc=org");
     write(&ldif, &edited)?;
     println!("edited the copy: bob's title changed, dmitri disabled, chloe removed\n");
@@ -170,7 +169,9 @@ fn print_target(sandbox: &Sandbox) {
     let mut rows: Vec<[String; 4]> = users
         .iter()
         .map(|u| {
-            let s = |k: &str| u.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+            let s = |k: &str| {
+                u.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default()
+            };
             [s("userName"), s("displayName"), s("title"), s("active")]
         })
         .collect();

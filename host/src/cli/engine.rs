@@ -134,7 +134,11 @@ pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> 
     if *json {
         print_json(&serde_json::json!({ "problems": problems }))?;
     } else if problems.is_empty() {
-        println!("{}: the configuration is valid ({} connection(s))", engine.config.file.display(), engine.config.connections.len());
+        println!(
+            "{}: the configuration is valid ({} connection(s))",
+            engine.config.file.display(),
+            engine.config.connections.len()
+        );
     }
     if *json {
         let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
@@ -160,7 +164,10 @@ pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), 
     for conn in selected {
         let result = engine.test_connection(conn);
         let (ok, text) = match &result {
-            Ok(r) => (true, std::iter::once(r.summary.clone()).chain(r.details.iter().cloned()).collect::<Vec<_>>().join("\n")),
+            Ok(r) => (
+                true,
+                std::iter::once(r.summary.clone()).chain(r.details.iter().cloned()).collect::<Vec<_>>().join("\n"),
+            ),
             Err(e) => {
                 failed += 1;
                 (false, engine.redactor.redact(&e.to_string()))
@@ -199,7 +206,11 @@ fn refresh_fields(global: &GlobalArgs, name: &str, json: bool) -> Result<(), Cli
     let schema = engine.refresh_fields(&conn, &store).map_err(|e| {
         CliError::User(format!(
             "connection '{name}': refresh-fields failed: {e}{}",
-            if before.is_empty() { String::new() } else { format!(" ({} previously recorded field(s) stay in place)", before.len()) }
+            if before.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} previously recorded field(s) stay in place)", before.len())
+            }
         ))
     })?;
     if json {
@@ -228,7 +239,16 @@ fn refresh_fields(global: &GlobalArgs, name: &str, json: bool) -> Result<(), Cli
 /// The summary table printed at the end of every cycle.
 pub fn print_summary(reports: &[ChannelReport]) {
     let mut t = table([
-        "CONNECTION", "CHANNEL", "CREATED", "LINKED", "UPDATED", "DISABLED", "RE-ENABLED", "DELETED", "SKIPPED", "FAILED",
+        "CONNECTION",
+        "CHANNEL",
+        "CREATED",
+        "LINKED",
+        "UPDATED",
+        "DISABLED",
+        "RE-ENABLED",
+        "DELETED",
+        "SKIPPED",
+        "FAILED",
         "DURATION",
     ]);
     let row = |connection: &str, channel: &str, s: &provisio_state::CycleSummary, duration: String| {
@@ -276,8 +296,9 @@ fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelRepor
     let audit = if options.dry_run {
         Audit::disabled()
     } else {
-        Audit::open(&engine.config.engine.audit_log, engine.redactor.clone())
-            .map_err(|e| CliError::User(format!("cannot open the audit log {}: {e}", engine.config.engine.audit_log.display())))?
+        Audit::open(&engine.config.engine.audit_log, engine.redactor.clone()).map_err(|e| {
+            CliError::User(format!("cannot open the audit log {}: {e}", engine.config.engine.audit_log.display()))
+        })?
     };
     Ok(engine.cycle(&store, &audit, options))
 }
@@ -311,7 +332,11 @@ pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>, listen: Op
             return Ok(());
         }
         if once {
-            return if cycle_failed(&reports) { Err(CliError::User("a channel's cycle failed (see above)".into())) } else { Ok(()) };
+            return if cycle_failed(&reports) {
+                Err(CliError::User("a channel's cycle failed (see above)".into()))
+            } else {
+                Ok(())
+            };
         }
         notice(&format!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs()));
         let wake = std::time::Instant::now() + frequency;
@@ -362,7 +387,11 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
             println!("  {unchanged} user(s) already in step; nothing was written to the target or the state.");
         }
     }
-    if cycle_failed(&reports) { Err(CliError::User("a channel could not be planned (see above)".into())) } else { Ok(()) }
+    if cycle_failed(&reports) {
+        Err(CliError::User("a channel could not be planned (see above)".into()))
+    } else {
+        Ok(())
+    }
 }
 
 pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
@@ -383,7 +412,9 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     let guid = match found.values().flatten().last() {
         Some(u) => u.guid.clone(),
         None => {
-            println!("  '{user}' is not in any channel's scope: it would be deprovisioned if it was provisioned before");
+            println!(
+                "  '{user}' is not in any channel's scope: it would be deprovisioned if it was provisioned before"
+            );
             user.to_owned()
         }
     };
@@ -394,8 +425,12 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     println!("step 2, mapping, match and action:");
     let plan = {
         let store = open_store(&engine)?;
-        let options =
-            CycleOptions { dry_run: true, user: Some(guid.clone()), user_read: user_read.clone(), ..CycleOptions::default() };
+        let options = CycleOptions {
+            dry_run: true,
+            user: Some(guid.clone()),
+            user_read: user_read.clone(),
+            ..CycleOptions::default()
+        };
         engine.cycle(&store, &Audit::disabled(), &options)
     };
     for r in &plan {
@@ -422,7 +457,8 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                 print_json(&serde_json::to_value(&summaries).unwrap_or_default())?;
                 return Ok(());
             }
-            let mut t = table(["CONNECTION", "CHANNEL", "STATUS", "USERS", "DIRTY", "HELD", "LAST CYCLE", "LAST ERROR"]);
+            let mut t =
+                table(["CONNECTION", "CHANNEL", "STATUS", "USERS", "DIRTY", "HELD", "LAST CYCLE", "LAST ERROR"]);
             for s in &summaries {
                 t.add_row(super::channels_row(s));
             }
@@ -435,7 +471,9 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             let (conn, ch) = resolve_channel(&config, channel)?;
             let existed = store.reset_channel(&conn, &ch).map_err(|e| CliError::User(e.to_string()))?;
             if existed {
-                println!("{conn}/{ch}: state forgotten; the next cycle behaves as the first (existing accounts are linked)");
+                println!(
+                    "{conn}/{ch}: state forgotten; the next cycle behaves as the first (existing accounts are linked)"
+                );
             } else {
                 println!("{conn}/{ch}: had no state");
             }

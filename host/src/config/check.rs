@@ -105,10 +105,18 @@ fn check_state_store(config: &Config, p: &mut Problems) {
     let Some(s) = &config.engine.state_store else { return };
     let at = "engine.state_store";
     if s.kind == StoreKind::Sqlite {
-        let extra = [("url", s.url.is_some()), ("password", s.password.is_some()), ("ca_file", s.ca_file.is_some()), ("hash_key_file", s.hash_key_file.is_some())];
+        let extra = [
+            ("url", s.url.is_some()),
+            ("password", s.password.is_some()),
+            ("ca_file", s.ca_file.is_some()),
+            ("hash_key_file", s.hash_key_file.is_some()),
+        ];
         for (key, set) in extra {
             if set {
-                p.warning(format!("{at}.{key}"), "is used only with kind = \"postgres\"; the SQLite store is [engine] state");
+                p.warning(
+                    format!("{at}.{key}"),
+                    "is used only with kind = \"postgres\"; the SQLite store is [engine] state",
+                );
             }
         }
         return;
@@ -143,7 +151,9 @@ pub fn unique_identifier(conn: &ConnectionConfig, manifest: &Manifest) -> Option
         Some(SettingValue::Plain(serde_json::Value::String(s))) if !s.is_empty() => Some(s.clone()),
         _ => None,
     };
-    let default = |name: &str| manifest.setting(name).and_then(|s| s.default.as_ref()).and_then(|d| d.as_str()).map(str::to_owned);
+    let default = |name: &str| {
+        manifest.setting(name).and_then(|s| s.default.as_ref()).and_then(|d| d.as_str()).map(str::to_owned)
+    };
     if let Some(filter) = plain("filter_expression") {
         return Some(format!("filter:{filter}"));
     }
@@ -168,7 +178,10 @@ fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, p: &mut Pro
     if let Some(rate) = conn.rate_limit
         && !(rate.is_finite() && rate > 0.0)
     {
-        p.error(format!("{at} › rate_limit"), format!("{rate} is not a rate; give requests per second, e.g. 10 or 0.5"));
+        p.error(
+            format!("{at} › rate_limit"),
+            format!("{rate} is not a rate; give requests per second, e.g. 10 or 0.5"),
+        );
     }
     check_settings(conn, m, ctx.base, &at, p);
     check_options(conn, m, &at, p);
@@ -240,7 +253,9 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path,
             // The value names a file (inline, by { file } or by { env }).
             match super::secret::file_setting_path(value, base) {
                 Ok(path) if path.is_file() => {}
-                Ok(path) => p.error(where_, format!("'{}' names the file {}, which does not exist", spec.label, path.display())),
+                Ok(path) => {
+                    p.error(where_, format!("'{}' names the file {}, which does not exist", spec.label, path.display()))
+                }
                 Err(e) => p.error(where_, e.to_string()),
             }
             continue;
@@ -343,7 +358,8 @@ fn check_options(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Proble
             None => p.error(where_, format!("'{action}' is not a remove-user action; use \"Disable\" or \"Delete\"")),
             Some(a) if !m.remove_user.supported.contains(&a) => {
                 let supported: Vec<String> = m.remove_user.supported.iter().map(|a| a.to_string()).collect();
-                let notes = if m.remove_user.notes.is_empty() { String::new() } else { format!(" ({})", m.remove_user.notes) };
+                let notes =
+                    if m.remove_user.notes.is_empty() { String::new() } else { format!(" ({})", m.remove_user.notes) };
                 p.error(
                     where_,
                     format!("connector '{}' cannot {a} users; it supports only {}{notes}", m.id, supported.join(", ")),
@@ -410,7 +426,9 @@ fn check_channel(
                 mapped.insert(a.code.clone());
             }
             None => {
-                let hint = closest(&field.field, catalogue.codes()).map(|c| format!("; did you mean '{c}'?")).unwrap_or_default();
+                let hint = closest(&field.field, catalogue.codes())
+                    .map(|c| format!("; did you mean '{c}'?"))
+                    .unwrap_or_default();
                 let refresh = if m.supports(provisio_core::manifest::Capability::DiscoverSchema) {
                     format!(
                         "; if the target has it, run `provisio connections refresh-fields --connection {}` first",
@@ -497,9 +515,9 @@ fn check_ldap_source(l: &provisio_source::ldap::LdapSourceConfig, at: &str, p: &
 /// Reads the channels' sources; a source that cannot be read is reported by
 /// its own check.
 fn check_group_names(conn: &ConnectionConfig, p: &mut Problems, at: &str) {
-    let by_dn = conn.settings.get("group_name_source").is_some_and(|v| {
-        matches!(v, SettingValue::Plain(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("dn"))
-    });
+    let by_dn = conn.settings.get("group_name_source").is_some_and(
+        |v| matches!(v, SettingValue::Plain(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("dn")),
+    );
     let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for ch in conn.channels.iter().filter(|c| c.groups && c.active) {
         // Only files: a configuration check does not connect to directories.

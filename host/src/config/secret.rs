@@ -46,9 +46,9 @@ impl SettingValue {
     pub fn resolve(&self) -> Result<serde_json::Value, ResolveError> {
         match self {
             SettingValue::Plain(v) => Ok(v.clone()),
-            SettingValue::Env { env } => std::env::var(env)
-                .map(serde_json::Value::String)
-                .map_err(|_| ResolveError::MissingEnv(env.clone())),
+            SettingValue::Env { env } => {
+                std::env::var(env).map(serde_json::Value::String).map_err(|_| ResolveError::MissingEnv(env.clone()))
+            }
             SettingValue::File { file } => read_text(file).map(serde_json::Value::String),
         }
     }

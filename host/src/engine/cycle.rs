@@ -24,19 +24,19 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::audit::{Audit, now_unix};
-use super::record::Recorder;
 use super::decide::{Decision, Policy};
-use super::listing;
-use provisio_core::manifest::Capability;
 use super::groups::sync_groups;
 use super::guard::{Verdict, judge};
-use provisio_state::Held;
+use super::listing;
+use super::record::Recorder;
 use super::source::{ChannelRead, ChannelScope, has_change_detection, read_channel};
 use super::users::{Event, MappingContext, Planner, Work, execute};
 use crate::config::catalogue::Catalogue;
 use crate::config::{ChannelConfig, ConnectionConfig};
 use crate::connection::Connection;
 use crate::redact::Redactor;
+use provisio_core::manifest::Capability;
+use provisio_state::Held;
 
 /// What one channel's cycle did, for the summary table and `plan`.
 #[derive(Debug, Clone, Default)]
@@ -88,9 +88,8 @@ pub fn compile_mapping(ch: &ChannelConfig, catalogue: &Catalogue) -> Result<Mapp
             f.field = a.code.clone();
         }
     }
-    MappingSet::compile(&fields, &multi).map_err(|errors| {
-        errors.iter().map(|e| format!("channel '{}': {e}", ch.name)).collect::<Vec<_>>().join("\n")
-    })
+    MappingSet::compile(&fields, &multi)
+        .map_err(|errors| errors.iter().map(|e| format!("channel '{}': {e}", ch.name)).collect::<Vec<_>>().join("\n"))
 }
 
 /// Whether the state holds a user in step with the target: provisioned,
@@ -146,9 +145,13 @@ impl ChannelRun<'_> {
         };
         let mut state = match (key, &self.only) {
             // One user: only its row.
-            (Some(key), Some(guid)) => {
-                self.store.user(key, guid).map_err(|e| e.to_string())?.map(|u| (u.guid.clone(), u)).into_iter().collect()
-            }
+            (Some(key), Some(guid)) => self
+                .store
+                .user(key, guid)
+                .map_err(|e| e.to_string())?
+                .map(|u| (u.guid.clone(), u))
+                .into_iter()
+                .collect(),
             (Some(key), None) => self.store.users(key).map_err(|e| e.to_string())?,
             (None, _) => Default::default(),
         };
@@ -189,7 +192,11 @@ impl ChannelRun<'_> {
         let read = match (&self.only_read, only) {
             (Some(given), Some(_)) => {
                 given.iter().cloned().for_each(|user| planner.add(user));
-                ChannelRead { scope: ChannelScope::Streamed { groups: Vec::new() }, high_water: None, warnings: Vec::new() }
+                ChannelRead {
+                    scope: ChannelScope::Streamed { groups: Vec::new() },
+                    high_water: None,
+                    warnings: Vec::new(),
+                }
             }
             _ => read_channel(self.channel, self.redactor, mark.as_deref(), &in_step, &mut |user| planner.add(user))
                 .await
@@ -260,7 +267,9 @@ impl ChannelRun<'_> {
             for value in masked.iter().filter_map(|field| record.attributes.get(field)) {
                 match value {
                     provisio_mapping::AttributeValue::Single(v) => self.redactor.add_transient(v),
-                    provisio_mapping::AttributeValue::Multi(vs) => vs.iter().for_each(|v| self.redactor.add_transient(v)),
+                    provisio_mapping::AttributeValue::Multi(vs) => {
+                        vs.iter().for_each(|v| self.redactor.add_transient(v))
+                    }
                 }
             }
         }
@@ -372,7 +381,9 @@ impl ChannelRun<'_> {
                     )),
                     listing::Skipped::Failed(e) => {
                         let e = self.redactor.redact(&e);
-                        report.warnings.push(format!("listing the target's users failed ({e}); each new user is looked up instead"));
+                        report.warnings.push(format!(
+                            "listing the target's users failed ({e}); each new user is looked up instead"
+                        ));
                         Some(e)
                     }
                 };
@@ -424,7 +435,12 @@ impl ChannelRun<'_> {
         let mut held = Vec::new();
         for w in work.iter_mut() {
             if let Decision::Deprovision(action) = w.decision {
-                held.push(Held { guid: w.guid.clone(), unique_id: w.unique_id.clone(), action: action.to_string(), held_at: now_unix() });
+                held.push(Held {
+                    guid: w.guid.clone(),
+                    unique_id: w.unique_id.clone(),
+                    action: action.to_string(),
+                    held_at: now_unix(),
+                });
                 w.decision = Decision::Held(action);
             }
         }
@@ -470,28 +486,51 @@ impl ChannelRun<'_> {
                     "the last push failed; retried on schedule (`provisio channels retry` retries now)".to_owned(),
                 ),
                 Decision::Nothing => ("none".to_owned(), "in step with the target".to_owned()),
-                Decision::Held(a) => (
-                    "held".to_owned(),
-                    format!("{a} held by the deletion guard until `provisio channels approve`"),
-                ),
+                Decision::Held(a) => {
+                    ("held".to_owned(), format!("{a} held by the deletion guard until `provisio channels approve`"))
+                }
                 Decision::Skip { reason } => ("skip".to_owned(), (*reason).to_owned()),
-                Decision::Suppressed { action, option } => ("skip".to_owned(), format!("{action} needed, but {option} is cleared")),
-                Decision::Update => ("update".to_owned(), if w.state.as_ref().is_some_and(|s| s.dirty) { "the last push failed; retry".to_owned() } else { "mapped attributes changed".to_owned() }),
+                Decision::Suppressed { action, option } => {
+                    ("skip".to_owned(), format!("{action} needed, but {option} is cleared"))
+                }
+                Decision::Update => (
+                    "update".to_owned(),
+                    if w.state.as_ref().is_some_and(|s| s.dirty) {
+                        "the last push failed; retry".to_owned()
+                    } else {
+                        "mapped attributes changed".to_owned()
+                    },
+                ),
                 Decision::Enable => ("re-enable".to_owned(), "enabled and in scope again".to_owned()),
                 Decision::Deprovision(a) => (
                     a.to_string().to_lowercase(),
-                    if w.record.is_none() { format!("left the scope or was deleted; Remove User Action is {a}") } else { format!("disabled in the source; Remove User Action is {a}") },
+                    if w.record.is_none() {
+                        format!("left the scope or was deleted; Remove User Action is {a}")
+                    } else {
+                        format!("disabled in the source; Remove User Action is {a}")
+                    },
                 ),
                 Decision::Provision { active } => {
                     let state = if *active { "active" } else { "disabled" };
-                    match self.conn.call::<Option<provisio_core::ops::TargetUser>>(
-                        provisio_core::ops::Operation::FindUser { unique_id: w.unique_id.clone() },
-                        timeout,
-                    ).await {
-                        Ok(Some(t)) => ("link".to_owned(), format!("an account with this identifier exists at the target (id {})", t.id)),
-                        Ok(None) if policy.options.user_create => ("create".to_owned(), format!("new in scope; created {state}")),
+                    match self
+                        .conn
+                        .call::<Option<provisio_core::ops::TargetUser>>(
+                            provisio_core::ops::Operation::FindUser { unique_id: w.unique_id.clone() },
+                            timeout,
+                        )
+                        .await
+                    {
+                        Ok(Some(t)) => (
+                            "link".to_owned(),
+                            format!("an account with this identifier exists at the target (id {})", t.id),
+                        ),
+                        Ok(None) if policy.options.user_create => {
+                            ("create".to_owned(), format!("new in scope; created {state}"))
+                        }
                         Ok(None) => ("skip".to_owned(), "create needed, but User Create is cleared".to_owned()),
-                        Err(e) => ("unknown".to_owned(), format!("lookup failed: {}", self.redactor.redact(&e.to_string()))),
+                        Err(e) => {
+                            ("unknown".to_owned(), format!("lookup failed: {}", self.redactor.redact(&e.to_string())))
+                        }
                     }
                 }
             };
@@ -518,4 +557,3 @@ pub fn total(reports: &[ChannelReport]) -> CycleSummary {
     }
     t
 }
-

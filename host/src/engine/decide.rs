@@ -67,7 +67,11 @@ pub struct Policy {
 
 impl Policy {
     pub fn new(options: ProvisioningOptions, remove_user_action: RemoveUserAction, pdu: &OptionConstraint) -> Self {
-        Policy { options, remove_user_action, disabled_created_active: matches!(pdu, OptionConstraint::CreatesActive { .. }) }
+        Policy {
+            options,
+            remove_user_action,
+            disabled_created_active: matches!(pdu, OptionConstraint::CreatesActive { .. }),
+        }
     }
 }
 
@@ -112,7 +116,9 @@ pub fn decide(source: Source, known: Known, dirty: bool, policy: &Policy) -> Dec
         (Source::Gone, Known::Active) => deprovision(policy),
         (Source::Gone, Known::Disabled) => match policy.remove_user_action {
             // Already disabled; with Delete, finish the job.
-            RemoveUserAction::Delete if policy.options.user_disable_delete => Decision::Deprovision(RemoveUserAction::Delete),
+            RemoveUserAction::Delete if policy.options.user_disable_delete => {
+                Decision::Deprovision(RemoveUserAction::Delete)
+            }
             _ => Decision::Nothing,
         },
     }
@@ -180,17 +186,35 @@ mod tests {
     #[test]
     fn cleared_user_update_suppresses_updates_and_re_enables() {
         let p = policy(true, false, true, false, RemoveUserAction::Disable);
-        assert_eq!(decide(NEW, Known::Active, false, &p), Decision::Suppressed { action: "update", option: "User Update" });
-        assert_eq!(decide(SAME, Known::Disabled, false, &p), Decision::Suppressed { action: "re-enable", option: "User Update" });
+        assert_eq!(
+            decide(NEW, Known::Active, false, &p),
+            Decision::Suppressed { action: "update", option: "User Update" }
+        );
+        assert_eq!(
+            decide(SAME, Known::Disabled, false, &p),
+            Decision::Suppressed { action: "re-enable", option: "User Update" }
+        );
     }
 
     #[test]
     fn disabled_deleted_or_out_of_scope_users_are_deprovisioned_per_action() {
-        assert_eq!(decide(DISABLED, Known::Active, false, &default_policy()), Decision::Deprovision(RemoveUserAction::Disable));
-        assert_eq!(decide(Source::Gone, Known::Active, false, &default_policy()), Decision::Deprovision(RemoveUserAction::Disable));
+        assert_eq!(
+            decide(DISABLED, Known::Active, false, &default_policy()),
+            Decision::Deprovision(RemoveUserAction::Disable)
+        );
+        assert_eq!(
+            decide(Source::Gone, Known::Active, false, &default_policy()),
+            Decision::Deprovision(RemoveUserAction::Disable)
+        );
         let delete = policy(true, true, true, false, RemoveUserAction::Delete);
-        assert_eq!(decide(Source::Gone, Known::Active, false, &delete), Decision::Deprovision(RemoveUserAction::Delete));
-        assert_eq!(decide(Source::Gone, Known::Disabled, false, &delete), Decision::Deprovision(RemoveUserAction::Delete));
+        assert_eq!(
+            decide(Source::Gone, Known::Active, false, &delete),
+            Decision::Deprovision(RemoveUserAction::Delete)
+        );
+        assert_eq!(
+            decide(Source::Gone, Known::Disabled, false, &delete),
+            Decision::Deprovision(RemoveUserAction::Delete)
+        );
         assert_eq!(decide(Source::Gone, Known::Disabled, false, &default_policy()), Decision::Nothing);
     }
 

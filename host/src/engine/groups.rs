@@ -93,7 +93,11 @@ pub async fn sync_groups(
             Ok((_, None)) => {}
             Err(e) => {
                 counts.failed.push((name.clone(), e.to_string()));
-                let mut new = previous.cloned().unwrap_or(GroupState { guid: g.guid.clone(), name: name.clone(), ..Default::default() });
+                let mut new = previous.cloned().unwrap_or(GroupState {
+                    guid: g.guid.clone(),
+                    name: name.clone(),
+                    ..Default::default()
+                });
                 if e.kind == ErrorKind::NotFound {
                     // Gone at the target: look it up or create it again next cycle.
                     new.target_id = None;
@@ -156,7 +160,9 @@ async fn push_group(
         return match conn.call::<()>(op, timeout).await {
             Ok(()) => Ok((Pushed::Updated, Some(id.clone()))),
             // Deleted at the target meanwhile: create it again next cycle.
-            Err(e) if e.kind == ErrorKind::NotFound => Err(e.context(format!("group '{}' vanished at the target", record.name))),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                Err(e.context(format!("group '{}' vanished at the target", record.name)))
+            }
             Err(e) => Err(e),
         };
     }

@@ -103,7 +103,9 @@ pub async fn index_target(conn: &Connection, provisions: usize, timeout: Duratio
         let page: UserPage = conn
             .call(Operation::ListUsers { cursor: cursor.take(), count: PAGE_SIZE }, timeout)
             .await
-            .map_err(|e| if e.kind == ErrorKind::Unsupported { Skipped::Unsupported } else { Skipped::Failed(e.to_string()) })?;
+            .map_err(|e| {
+                if e.kind == ErrorKind::Unsupported { Skipped::Unsupported } else { Skipped::Failed(e.to_string()) }
+            })?;
         if page_number == 1
             && let Some(total) = page.total
         {

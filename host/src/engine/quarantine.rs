@@ -60,7 +60,10 @@ pub fn after_cycle(
             let doublings = (failing_cycles - quarantine_after.max(1)).min(16);
             let length = interval_secs.max(1).saturating_mul(1 << doublings).min(MAX_QUARANTINE_SECS);
             let until = now + length;
-            (Health { failing_cycles, quarantined_until: Some(until), reason: Some(reason) }, Transition::Entered { until })
+            (
+                Health { failing_cycles, quarantined_until: Some(until), reason: Some(reason) },
+                Transition::Entered { until },
+            )
         }
     }
 }
@@ -97,7 +100,13 @@ mod tests {
         }
         assert_eq!(
             transitions,
-            [Transition::None, Transition::None, Transition::Entered { until: 420 }, Transition::Entered { until: 1100 }, Transition::Entered { until: 2400 }]
+            [
+                Transition::None,
+                Transition::None,
+                Transition::Entered { until: 420 },
+                Transition::Entered { until: 1100 },
+                Transition::Entered { until: 2400 }
+            ]
         );
         assert!(is_quarantined(&h, 2399) && !is_quarantined(&h, 2400));
         let (h, t) = after_cycle(&h, None, 2400, 3, 300);

@@ -62,7 +62,17 @@ impl<'a> Recorder<'a> {
         key: ChannelKey,
         cycle: i64,
     ) -> Self {
-        Recorder { store, audit, redactor, connection, channel, key, cycle, pending: Vec::with_capacity(BATCH), oldest: None }
+        Recorder {
+            store,
+            audit,
+            redactor,
+            connection,
+            channel,
+            key,
+            cycle,
+            pending: Vec::with_capacity(BATCH),
+            oldest: None,
+        }
     }
 
     /// Count one outcome in the report, audit it, and queue its state
@@ -109,11 +119,11 @@ impl<'a> Recorder<'a> {
             None => Write::Remove { guid: o.work.guid.clone(), settle },
         };
         if o.event != Event::Unchanged {
-            let target_id = o
-                .new_state
+            let target_id = o.new_state.as_ref().and_then(|s| s.target_id.as_deref()).or(o
+                .work
+                .state
                 .as_ref()
-                .and_then(|s| s.target_id.as_deref())
-                .or(o.work.state.as_ref().and_then(|s| s.target_id.as_deref()));
+                .and_then(|s| s.target_id.as_deref()));
             let (ok, cause) = match &o.event {
                 Event::Failed(e) => (false, Some(e.to_string())),
                 Event::Skipped(why) => (true, Some(why.clone())),

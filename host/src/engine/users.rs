@@ -128,7 +128,9 @@ impl<'a> Planner<'a> {
     /// A dirty user whose source did not change waits for its next retry
     /// (super::retry::next_retry_gap).
     fn waiting(&self, s: &UserState, changed: bool) -> bool {
-        s.dirty && !changed && self.now < s.updated_at.saturating_add(super::retry::next_retry_gap(s.attempts).as_secs() as i64)
+        s.dirty
+            && !changed
+            && self.now < s.updated_at.saturating_add(super::retry::next_retry_gap(s.attempts).as_secs() as i64)
     }
 
     /// Decide one user in scope.
@@ -314,7 +316,8 @@ pub async fn execute(
         Err(err) => {
             // A linked account that vanished at the target is looked up and
             // provisioned again next cycle, not updated forever.
-            let vanished = err.kind == ErrorKind::NotFound && matches!(work.decision, Decision::Update | Decision::Enable);
+            let vanished =
+                err.kind == ErrorKind::NotFound && matches!(work.decision, Decision::Update | Decision::Enable);
             let new_state = UserState {
                 target_id: if vanished { None } else { base.target_id.clone() },
                 status: if vanished { UserStatus::Pending } else { base.status },
@@ -410,7 +413,9 @@ async fn provision(
         None => conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?,
     };
     if let Some(existing) = found {
-        return link(conn, existing, record, active, policy, create_only, timeout).await.map(|id| (Event::Linked, Some(id), Some(status)));
+        return link(conn, existing, record, active, policy, create_only, timeout)
+            .await
+            .map(|id| (Event::Linked, Some(id), Some(status)));
     }
     if !policy.options.user_create {
         return Ok((Event::Skipped("create needed, but User Create is cleared".into()), None, None));

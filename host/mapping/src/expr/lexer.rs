@@ -117,11 +117,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
 
 /// `'x'`, or a `U+XXXX` form for control and invisible characters.
 pub(crate) fn show_char(c: char) -> String {
-    if c.is_control() || (c.is_whitespace() && c != ' ') {
-        format!("U+{:04X}", c as u32)
-    } else {
-        format!("'{c}'")
-    }
+    if c.is_control() || (c.is_whitespace() && c != ' ') { format!("U+{:04X}", c as u32) } else { format!("'{c}'") }
 }
 
 /// `${name}` starting at `chars[start] == '$'`.

@@ -237,10 +237,9 @@ fn build_call(name: &str, col: usize, args: Vec<(Parsed, usize)>) -> Result<Node
             let text = into_node(text, tcol)?;
             let mut ints = it.map(|(p, c)| match p {
                 Parsed::Int(n) => Ok(n),
-                Parsed::Node(_) => Err(ExprError::new(
-                    c,
-                    "the start and length of substring must be non-negative integer literals",
-                )),
+                Parsed::Node(_) => {
+                    Err(ExprError::new(c, "the start and length of substring must be non-negative integer literals"))
+                }
             });
             let start = ints.next().transpose()?.unwrap_or(0);
             let len = ints.next().transpose()?;
@@ -270,10 +269,9 @@ mod tests {
     fn plus_binds_tighter_than_fallback() {
         assert_eq!(
             p("${a} + 'x' ?? ${b} + ${c}"),
-            Node::Fallback(vec![
-                Node::Concat(vec![r("a"), Node::Str("x".into())]),
-                Node::Concat(vec![r("b"), r("c")]),
-            ])
+            Node::Fallback(
+                vec![Node::Concat(vec![r("a"), Node::Str("x".into())]), Node::Concat(vec![r("b"), r("c")]),]
+            )
         );
         assert_eq!(
             p("${a} + (${b} ?? 'x')"),
@@ -285,7 +283,10 @@ mod tests {
     fn calls() {
         assert_eq!(p("lower(${a})"), Node::Lower(Box::new(r("a"))));
         assert_eq!(p("substring(${a}, 1)"), Node::Substring(Box::new(r("a")), 1, None));
-        assert_eq!(p("substring(upper(${a}), 0, 3)"), Node::Substring(Box::new(Node::Upper(Box::new(r("a")))), 0, Some(3)));
+        assert_eq!(
+            p("substring(upper(${a}), 0, 3)"),
+            Node::Substring(Box::new(Node::Upper(Box::new(r("a")))), 0, Some(3))
+        );
         assert_eq!(p("trim((${a}))"), Node::Trim(Box::new(r("a"))));
     }
 

@@ -43,11 +43,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::FileSourceConfig;
 use crate::error::SourceError;
 use crate::filter::{Filter, escape_value};
 use crate::scope::Rules;
 use crate::status::AccountStatus;
-use crate::FileSourceConfig;
 pub use changes::{ChangeAlgorithm, ChangeDetection};
 pub use client::PAGED_RESULTS_OID;
 pub use read::{LdapRead, LdapScope, ReadRequest, read, read_streaming};

@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::client::Directory;
 use super::{FETCH_BY_GUID_LIMIT, GUIDS_PER_SEARCH, LdapSourceConfig};
+use crate::Entry;
 use crate::error::SourceError;
 use crate::scope::{Delta, Rules, Snapshot, SourceUser};
-use crate::Entry;
 
 /// What a read needs from the caller.
 #[derive(Debug, Clone, Copy)]
@@ -193,8 +193,9 @@ async fn streamed_read(
             {
                 high_water = cd.max(high_water.as_deref().into_iter().chain([value]));
             }
-            let dn = crate::dn::Dn::parse(&entry.dn)
-                .map_err(|err| describe(rules.entry_error(&entry, &origin, format!("cannot be used: {err}")), &origin))?;
+            let dn = crate::dn::Dn::parse(&entry.dn).map_err(|err| {
+                describe(rules.entry_error(&entry, &origin, format!("cannot be used: {err}")), &origin)
+            })?;
             dns.push(entry.dn.clone());
             match rules.local_user(entry, &dn, &origin, &mut guids) {
                 Ok(Some(user)) => {
@@ -243,4 +244,3 @@ fn describe(e: SourceError, origin: &str) -> String {
         other => other.to_string(),
     }
 }
-
