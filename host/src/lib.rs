@@ -27,6 +27,7 @@ pub mod dirs;
 pub mod engine;
 pub mod loader;
 pub mod logging;
+pub mod node;
 pub mod redact;
 pub mod runtime;
 pub mod service;
