@@ -90,7 +90,9 @@
 //! the engine calls the store from inside a tokio runtime, where the sync
 //! client's own runtime would panic. On PostgreSQL the run lock is a
 //! session-level advisory lock and read-only opens use a read-only session
-//! (`pg/schema.rs`). [`StateStore::copy_from`] copies a SQLite store into
+//! (`pg/schema.rs`). Failover nodes ([`cluster`]) share that lock and run
+//! each channel under a lease; [`Fence`] makes every write of a channel
+//! verify the lease's fencing token in its own transaction. [`StateStore::copy_from`] copies a SQLite store into
 //! an empty PostgreSQL one (`provisio state migrate`). The decisions are in
 //! `docs/state-postgres.md`.
 

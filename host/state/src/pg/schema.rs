@@ -11,8 +11,9 @@
 //! The run lock (one run at a time per store, like SQLite's `<path>.lock`)
 //! is the session-level advisory lock [`RUN_LOCK`], taken without waiting
 //! when a store is opened for writing and released when the session ends
-//! (including when the process dies). Failover will replace it with
-//! per-channel leases.
+//! (including when the process dies). Failover nodes take its shared form
+//! and exclude each other per channel with leases (`cluster.rs`); a
+//! standalone writer needs the exclusive form, so the two never mix.
 
 use std::path::PathBuf;
 
