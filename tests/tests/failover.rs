@@ -151,9 +151,32 @@ impl Node {
     }
 
     fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    fn start_with(&mut self, extra: &[&str]) {
         let log = std::fs::File::create(self.log_path()).unwrap();
-        let child = self.s.command(&["sync"]).stdout(Stdio::null()).stderr(log).spawn().expect("start provisio sync");
+        let mut args = vec!["sync"];
+        args.extend_from_slice(extra);
+        let out = std::fs::File::create(self.s.dir().join("node.out")).unwrap();
+        let child = self.s.command(&args).stdout(out).stderr(log).spawn().expect("start provisio sync");
         self.child = Some(child);
+    }
+
+    /// `GET path` from the node's listener (started with `--listen
+    /// 127.0.0.1:0`, its address read from the log): status and body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let log = self.log();
+        let start = log.find("http://127.0.0.1:").unwrap_or_else(|| panic!("no listener address in:\n{log}"));
+        let rest = &log[start + 7..];
+        let base = &log[start..start + 7 + rest.find('/').unwrap()];
+        let response = reqwest::blocking::Client::new()
+            .get(format!("{base}{path}"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().expect("a body"))
     }
 
     fn log_path(&self) -> PathBuf {
@@ -162,6 +185,11 @@ impl Node {
 
     fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// What the node printed on stdout (the cycles' summaries).
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.s.dir().join("node.out")).unwrap_or_default()
     }
 
     fn signal(&self, signal: i32) {
@@ -299,11 +327,11 @@ fn two_nodes_one_pushes_and_sigkill_hands_over_within_the_grace_period() {
     for n in [&a, &b] {
         n.directory(&channels, 20, "v1");
     }
-    b.start();
+    b.start_with(&["--listen", "127.0.0.1:0"]);
     wait_for("node b to hold the channel", Duration::from_secs(60), || {
         b.list().get(&b.id).is_some_and(|(_, held)| !held.is_empty())
     });
-    a.start();
+    a.start_with(&["--listen", "127.0.0.1:0"]);
     wait_for("20 users at the target", Duration::from_secs(60), || c.sandbox.users().len() == 20);
     // Both live; exactly one holds the channel and wrote.
     wait_for("one node holding the channel, one standing by", Duration::from_secs(30), || {
@@ -318,6 +346,21 @@ fn two_nodes_one_pushes_and_sigkill_hands_over_within_the_grace_period() {
     assert_eq!(list[&holder].1, vec!["target/people".to_owned()], "{list:?}");
     let table = a.nodes(&["list"]);
     assert!(table.contains(&a.id) && table.contains(&b.id) && table.contains("target/people"), "{table}");
+    // Metrics and readiness report each node's lease of the channel.
+    let series =
+        |state: &str| format!("provisio_lease_state{{connection=\"target\",channel=\"people\",state=\"{state}\"}} 1");
+    wait_for("both listeners to report their leases", Duration::from_secs(30), || {
+        a.log().contains("http://127.0.0.1:")
+            && b.log().contains("http://127.0.0.1:")
+            && b.get("/metrics").1.contains(&series("held"))
+            && a.get("/metrics").1.contains(&series("standby"))
+            && a.get("/health/ready").0 == 200
+    });
+    let (status, ready) = b.get("/health/ready");
+    assert_eq!(status, 200, "{ready}");
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(ready["node"]["node_id"], b.id.as_str(), "{ready}");
+    assert_eq!(ready["node"]["channels"][0]["lease"], "held", "{ready}");
     // A few more cycles: still only the holder writes, nothing twice.
     std::thread::sleep(Duration::from_secs(3));
     let (active, standby) = (&mut b, &mut a);
@@ -383,7 +426,14 @@ fn a_node_paused_past_the_grace_period_writes_nothing_when_it_resumes() {
     assert_eq!(a.writes(), before, "the resumed node wrote");
     assert!(a.child.as_mut().unwrap().try_wait().unwrap().is_none(), "the resumed node died:\n{}", a.log());
     let log = a.log();
-    assert!(log.contains("lease") && (log.contains("expired") || log.contains("lost")), "{log}");
+    assert!(log.contains("lease of target/people lost"), "{log}");
+    // What stopped it: the connector call refused at the gate, or the
+    // state batch refused by the fence; either way nothing went out.
+    let out = a.out();
+    assert!(
+        out.contains("no longer holds the lease") || out.contains("lease of the channel has expired"),
+        "the resumed node's cycle did not meet its lost lease:\n{out}\n{log}"
+    );
     let list = b.list();
     assert_eq!(list[&b.id].1, vec!["target/people".to_owned()], "{list:?}");
     assert_eq!(list[&a.id].0, "standby", "{list:?}");

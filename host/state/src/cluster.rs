@@ -270,8 +270,9 @@ impl Cluster {
 pub fn list_nodes(config: &PgConfig, grace: Duration) -> Result<Vec<NodeInfo>, StateError> {
     let conn = PgConn::connect(config)?;
     match crate::pg::schema::check_readable(&conn) {
-        // No store yet: no node has started.
-        Err(StateError::NotFound { .. }) => return Ok(Vec::new()),
+        // No store yet, or one a node of this version is migrating right
+        // now: no node of this version has registered.
+        Err(StateError::NotFound { .. } | StateError::NeedsMigration { .. }) => return Ok(Vec::new()),
         other => other?,
     };
     let grace_ms = grace.as_millis() as i64;
