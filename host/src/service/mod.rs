@@ -4,7 +4,7 @@
 //! | path | what |
 //! |---|---|
 //! | `GET /health/live` | 200 while the process runs |
-//! | `GET /health/ready` | 200 once the first cycle finished and no channel's last cycle hit a channel-stopping error (nor sat out in quarantine); 503 with a JSON reason otherwise, and while stopping |
+//! | `GET /health/ready` | 200 once the first cycle finished and no channel's last cycle hit a channel-stopping error (nor sat out in quarantine); 503 with a JSON reason otherwise, and while stopping. With failover only the channels the node ran count (a node holding none is ready), and the answer adds the node's id, backup flag and lease per channel |
 //! | `GET /metrics` | Prometheus metrics ([`metrics`]), in the OpenMetrics text format |
 //! | `GET /` | the read-only status page ([`page`]), refreshing itself |
 //!

@@ -11,7 +11,7 @@
 //! that token in their own transaction ([`crate::Fence`]).
 //!
 //! Every time is in milliseconds of the **database server's clock**
-//! ([`NOW_MS`]), so the nodes' clocks need not agree; a node's local lease
+//! (`NOW_MS`), so the nodes' clocks need not agree; a node's local lease
 //! deadline uses its own monotonic clock and only assumes that clocks run
 //! at about the same rate over a grace period.
 //!
