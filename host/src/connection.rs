@@ -35,6 +35,9 @@ pub struct Connection {
     /// The activation check's result, once run ([`Connection::activate`]).
     activation: tokio::sync::OnceCell<Result<(), String>>,
     redactor: Redactor,
+    /// Failover: whether this node may still write (its channel's lease
+    /// deadline has not passed); checked before every operation.
+    gate: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
 }
 
 /// How long a timed-out operation, once aborted, may take to go away
@@ -142,7 +145,14 @@ impl Connection {
             wedged: Arc::default(),
             activation: tokio::sync::OnceCell::new(),
             redactor: redactor.clone(),
+            gate: None,
         })
+    }
+
+    /// Failover: refuse every operation once `gate` says the node's lease
+    /// of the channel being run has expired (see `crate::node`).
+    pub fn set_gate(&mut self, gate: Arc<dyn Fn() -> bool + Send + Sync>) {
+        self.gate = Some(gate);
     }
 
     /// Whether the watchdog found this connector blocking a thread.
@@ -177,6 +187,17 @@ impl Connection {
         timeout: Duration,
     ) -> Result<T, ConnectorError> {
         let name = operation.name();
+        if let Some(gate) = &self.gate
+            && !gate()
+        {
+            return Err(ConnectorError::new(
+                ErrorKind::Internal,
+                format!(
+                    "'{name}' not sent: this node's lease of the channel has expired (another node may run it now)"
+                ),
+            )
+            .retryable(false));
+        }
         if self.is_wedged() {
             return Err(ConnectorError::new(
                 ErrorKind::Internal,

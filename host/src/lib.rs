@@ -14,6 +14,7 @@
 //! | [`cli`] | the command line (clap), tables and JSON output |
 //! | [`logging`] | stderr log output: text, or JSON lines |
 //! | [`service`] | a long-running `sync`'s HTTP listener: health, metrics, status page |
+//! | [`node`] | failover: a node's heartbeats and per-channel leases on PostgreSQL |
 //!
 //! The engine's pure parts live in their own crates: `provisio-source`
 //! (file source, LDAP filters), `provisio-mapping` (attribute mapping),
@@ -28,6 +29,7 @@ pub mod dirs;
 pub mod engine;
 pub mod loader;
 pub mod logging;
+pub mod node;
 pub mod redact;
 pub mod runtime;
 pub mod service;

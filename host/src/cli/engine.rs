@@ -291,7 +291,10 @@ fn cycle_failed(reports: &[ChannelReport]) -> bool {
 }
 
 fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelReport>, CliError> {
-    let store = open_store(engine)?;
+    let store = match &engine.node {
+        Some(_) => open_node_store(engine)?,
+        None => open_store(engine)?,
+    };
     report_problems(&engine.check(Some(&store)))?;
     let audit = if options.dry_run {
         Audit::disabled()
@@ -303,10 +306,63 @@ fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelRepor
     Ok(engine.cycle(&store, &audit, options))
 }
 
-pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>, listen: Option<&str>) -> Result<(), CliError> {
-    use crate::logging::notice;
-    let engine = engine(global)?;
+/// Failover: the store as a node opens it (shared run lock; a session
+/// paused inside a transaction for longer than the lease TTL is ended by
+/// the server, so it cannot hold the lease row against a take-over).
+fn open_node_store(engine: &Engine) -> Result<StateStore, CliError> {
+    let settings = engine.config.cluster_settings(None).ok().flatten();
+    let ttl = settings.map(|s| s.lease_ttl()).unwrap_or(Duration::from_secs(300));
+    match engine.config.store_config().map_err(CliError::User)? {
+        provisio_state::StoreConfig::Postgres(pg) => {
+            StateStore::open_postgres_node(&pg, ttl).map_err(|e| CliError::User(e.to_string()))
+        }
+        provisio_state::StoreConfig::Sqlite(_) => open_store(engine),
+    }
+}
+
+/// Failover: start this node (register, first leases, heartbeats) for the
+/// channels `channel` selects; `None` when standalone.
+fn start_node(
+    engine: &Engine,
+    node_id: Option<&str>,
+    channel: Option<&str>,
+) -> Result<Option<crate::node::Node>, CliError> {
+    let Some(settings) = engine.config.cluster_settings(node_id).map_err(CliError::User)? else { return Ok(None) };
+    let provisio_state::StoreConfig::Postgres(pg) = engine.config.store_config().map_err(CliError::User)? else {
+        return Ok(None);
+    };
+    // Migrate first: the node's session checks the schema version.
+    drop(StateStore::open_postgres_node(&pg, settings.lease_ttl()).map_err(|e| CliError::User(e.to_string()))?);
+    let channels: Vec<(String, String)> = engine
+        .config
+        .connections
+        .iter()
+        .filter(|c| c.active)
+        .flat_map(|c| c.channels.iter().filter(|ch| ch.active).map(move |ch| (c.name.clone(), ch.name.clone())))
+        .filter(|(c, ch)| channel.is_none_or(|sel| sel == ch || sel == format!("{c}/{ch}")))
+        .collect();
+    crate::node::Node::start(settings, &pg, channels).map(Some).map_err(CliError::User)
+}
+
+pub fn sync(
+    global: &GlobalArgs,
+    once: bool,
+    channel: Option<String>,
+    listen: Option<&str>,
+    node_id: Option<&str>,
+) -> Result<(), CliError> {
+    let mut engine = engine(global)?;
     engine.stop_on_signals();
+    engine.node = start_node(&engine, node_id, channel.as_deref())?;
+    let result = sync_loop(&engine, once, channel, listen);
+    if let Some(node) = engine.node.take() {
+        node.stop();
+    }
+    result
+}
+
+fn sync_loop(engine: &Engine, once: bool, channel: Option<String>, listen: Option<&str>) -> Result<(), CliError> {
+    use crate::logging::notice;
     let options = CycleOptions { channel, progress: std::io::stderr().is_terminal(), ..CycleOptions::default() };
     let frequency = Duration::from_secs(engine.config.engine.synchronization_frequency);
     // A long-running sync serves health, metrics and the status page when
@@ -316,8 +372,11 @@ pub fn sync(global: &GlobalArgs, once: bool, channel: Option<String>, listen: Op
     } else {
         crate::service::Service::start(&engine.config, &engine.redactor, listen).map_err(CliError::User)?
     };
+    if let (Some(service), Some(node)) = (&service, &engine.node) {
+        service.set_node(node.view());
+    }
     loop {
-        let reports = run_cycle(&engine, &options)?;
+        let reports = run_cycle(engine, &options)?;
         if let Some(service) = &service {
             let next = (!once && !shutdown::requested()).then(|| std::time::SystemTime::now() + frequency);
             service.record_cycle(&reports, next);
@@ -522,7 +581,11 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                     }
                 }
             }
-            sync(global, true, channel.clone(), None)
+            if config.is_failover() {
+                println!("failover: the node holding each channel retries these at its next cycle");
+                return Ok(());
+            }
+            sync(global, true, channel.clone(), None, None)
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 pub mod connectors;
 pub mod demo;
 pub mod engine;
+pub mod nodes;
 pub mod output;
 pub mod state;
 
@@ -79,6 +80,10 @@ pub enum Command {
         /// configuration sets `allow_non_loopback = true`.
         #[arg(long, value_name = "ADDR", conflicts_with = "once")]
         listen: Option<String>,
+        /// This node's id with `[engine.cluster] mode = "failover"`
+        /// (overrides `[engine.cluster] node_id`).
+        #[arg(long, value_name = "ID")]
+        node_id: Option<String>,
     },
     /// Dry run: what each user would get and why. Writes nothing to the
     /// target or the state.
@@ -102,6 +107,10 @@ pub enum Command {
     /// PostgreSQL (`migrate --from FILE`).
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Failover nodes sharing the PostgreSQL store: `list`, `backup`,
+    /// `activate`.
+    #[command(subcommand)]
+    Nodes(nodes::NodesCommand),
     /// A built-in SCIM 2.0 target on 127.0.0.1, in memory (optionally
     /// persisted to a JSON file), for trying mappings safely.
     Sandbox {
@@ -146,7 +155,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Connectors(cmd) => connectors::run(&cli.global, cmd),
         Command::Config(cmd) => engine::config(&cli.global, cmd),
         Command::Connections(cmd) => engine::connections(&cli.global, cmd),
-        Command::Sync { once, channel, listen } => engine::sync(&cli.global, *once, channel.clone(), listen.as_deref()),
+        Command::Sync { once, channel, listen, node_id } => {
+            engine::sync(&cli.global, *once, channel.clone(), listen.as_deref(), node_id.as_deref())
+        }
+        Command::Nodes(cmd) => nodes::run(&cli.global, cmd),
         Command::Plan { channel, json } => engine::plan(&cli.global, channel.clone(), *json),
         Command::Provision { user } => engine::provision(&cli.global, user),
         Command::Channels(cmd) => engine::channels(&cli.global, cmd),

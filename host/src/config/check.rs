@@ -84,6 +84,20 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
         }
     }
     check_state_store(config, &mut p);
+    if let Err(e) = config.cluster_settings(None)
+        && !e.contains("node_id is missing")
+    {
+        let key = if e.contains("heartbeat_interval must") {
+            "heartbeat_interval"
+        } else if e.contains("grace_period") {
+            "grace_period"
+        } else if e.contains("node_id") {
+            "node_id"
+        } else {
+            "mode"
+        };
+        p.error(format!("engine.cluster.{key}"), e);
+    }
     if config.connections.is_empty() {
         p.warning("connection", "no connection is configured; nothing will be provisioned");
     }

@@ -30,9 +30,11 @@ use std::path::{Path, PathBuf};
 
 pub mod catalogue;
 pub mod check;
+pub mod cluster;
 pub mod secret;
 pub mod store;
 
+pub use cluster::{ClusterConfig, ClusterMode, ClusterSettings};
 pub use secret::SettingValue;
 pub use store::{StateStoreConfig, StoreKind, TlsMode};
 
@@ -91,6 +93,9 @@ pub struct EngineConfig {
     /// sync` (health, metrics, status page); none when absent.
     #[serde(default)]
     pub service: Option<ServiceConfig>,
+    /// `[engine.cluster]`: standalone or failover (see [`cluster`]).
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// `[engine.service]`: where a long-running `provisio sync` serves its
@@ -134,6 +139,7 @@ impl Default for EngineConfig {
             quarantine_after: default_quarantine_after(),
             quarantine_interval: default_quarantine_interval(),
             service: None,
+            cluster: None,
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct Engine {
     http_timeout: Duration,
     /// One HTTP client per TLS policy.
     clients: std::sync::Mutex<std::collections::BTreeMap<TlsConfig, reqwest::Client>>,
+    /// Failover: this node; a cycle then runs only the channels whose
+    /// lease it holds, each under its lease (see [`crate::node`]).
+    pub node: Option<crate::node::Node>,
 }
 
 /// Options of one cycle.
@@ -92,6 +95,7 @@ impl Engine {
             runtime,
             http_timeout: Duration::from_secs(max_timeout),
             clients: Default::default(),
+            node: None,
         })
     }
 
@@ -222,6 +226,14 @@ impl Engine {
                     Some(sel) => sel == &ch.name || *sel == format!("{}/{}", conn_cfg.name, ch.name),
                 })
                 .collect();
+            if let Some(node) = &self.node
+                && !options.dry_run
+            {
+                for ch in selected {
+                    reports.extend(self.leased_cycle(node, store, audit, options, conn_cfg, ch, &hash_key));
+                }
+                continue;
+            }
             // Quarantined channels sit this cycle out (not for a dry run or
             // a single user); a connection whose channels all do is not
             // even contacted.
@@ -235,7 +247,7 @@ impl Engine {
             if channels.is_empty() {
                 continue;
             }
-            let run = self.connection_cycle(store, audit, options, conn_cfg, &channels, &hash_key);
+            let run = self.connection_cycle(store, audit, options, conn_cfg, &channels, &hash_key, None);
             if !options.dry_run && options.user.is_none() {
                 for report in &run {
                     self.record_health(store, report);
@@ -248,7 +260,40 @@ impl Engine {
 }
 
 impl Engine {
+    /// Failover: one channel's cycle, if this node holds its lease, under
+    /// that lease: the connection refuses operations and the store refuses
+    /// writes once the lease is lost. Nothing when another node holds it.
+    #[allow(clippy::too_many_arguments)]
+    fn leased_cycle(
+        &self,
+        node: &crate::node::Node,
+        store: &StateStore,
+        audit: &Audit,
+        options: &CycleOptions,
+        conn_cfg: &ConnectionConfig,
+        ch: &crate::config::ChannelConfig,
+        hash_key: &[u8],
+    ) -> Vec<ChannelReport> {
+        let Some(lease) = node.begin(&conn_cfg.name, &ch.name) else { return Vec::new() };
+        store.set_fence(Some(lease.fence()));
+        let reports = match self.quarantined(store, options, conn_cfg, ch) {
+            Some(report) => vec![report],
+            None => {
+                let run = self.connection_cycle(store, audit, options, conn_cfg, &[ch], hash_key, Some(lease.gate()));
+                if options.user.is_none() {
+                    for report in &run {
+                        self.record_health(store, report);
+                    }
+                }
+                run
+            }
+        };
+        store.set_fence(None);
+        reports
+    }
+
     /// One cycle of the given channels of one connection.
+    #[allow(clippy::too_many_arguments)]
     fn connection_cycle(
         &self,
         store: &StateStore,
@@ -257,6 +302,7 @@ impl Engine {
         conn_cfg: &ConnectionConfig,
         channels: &[&crate::config::ChannelConfig],
         hash_key: &[u8],
+        gate: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
     ) -> Vec<ChannelReport> {
         let failed = |error: String| {
             channels
@@ -269,10 +315,13 @@ impl Engine {
                 })
                 .collect::<Vec<_>>()
         };
-        let connection = match self.open(conn_cfg, Some(store)) {
+        let mut connection = match self.open(conn_cfg, Some(store)) {
             Ok(c) => c,
             Err(e) => return failed(self.redactor.redact(&e.to_string())),
         };
+        if let Some(gate) = gate {
+            connection.set_gate(gate);
+        }
         // The activation check: a plan checks the credentials first; a
         // cycle checks them before its first request to the target
         // (`Connection::activate`), so one with nothing to send sends nothing.

@@ -13,7 +13,7 @@
 //! | `provisio_held_deprovisions` | gauge | `connection`, `channel` | deprovisions the deletion guard holds for approval |
 //! | `provisio_channel_quarantined` | gauge | `connection`, `channel` | 1 while the channel is quarantined |
 //! | `provisio_quarantined_channels` | gauge | | how many channels are quarantined |
-//! | `provisio_lease_state` | gauge | `state` | 1 for the node's lease state: `standalone` (one node, no shared lease) |
+//! | `provisio_lease_state` | gauge | `state`; with failover also `connection`, `channel` | 1 for the node's lease state: `standalone` (one node, no shared lease); with failover one series per channel, `held` (this node runs it), `standby` (another node does, or nobody yet) or `backup` (this node is in backup) |
 //! | `provisio_ready` | gauge | | 1 when `/health/ready` answers 200 |
 //!
 //! Counters and histograms are fed by the cycle loop ([`Metrics::record_cycle`])
@@ -64,10 +64,9 @@ struct CallLabels {
     outcome: &'static str,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LeaseLabels {
-    state: &'static str,
-}
+/// `state` alone (standalone), or `connection`, `channel` and `state`
+/// (failover).
+type LeaseLabels = Vec<(&'static str, String)>;
 
 /// Histogram buckets: `start`, doubling, `count` of them.
 #[derive(Clone)]
@@ -155,11 +154,11 @@ impl Metrics {
         r.register("quarantined_channels", "Channels in quarantine", m.quarantined_total.clone());
         r.register(
             "lease_state",
-            "1 for this node's lease state (standalone: one node, no shared lease)",
+            "1 for this node's lease state (standalone; with failover per channel: held, standby, backup)",
             m.lease.clone(),
         );
         r.register("ready", "1 when /health/ready answers 200", m.ready.clone());
-        m.lease.get_or_create(&LeaseLabels { state: "standalone" }).set(1);
+        m.lease.get_or_create(&vec![("state", "standalone".to_owned())]).set(1);
         m
     }
 
@@ -226,7 +225,24 @@ impl Metrics {
     }
 
     /// The text of a scrape: the gauges set from `view`, then everything.
-    pub fn encode(&self, view: &StoreView, ready: bool) -> Result<String, std::fmt::Error> {
+    pub fn encode(
+        &self,
+        view: &StoreView,
+        ready: bool,
+        node: Option<&crate::node::NodeState>,
+    ) -> Result<String, std::fmt::Error> {
+        if let Some(node) = node {
+            self.lease.clear();
+            for c in &node.channels {
+                let state = if node.backup && c.state != "held" { "backup" } else { c.state };
+                let labels = vec![
+                    ("connection", c.connection.clone()),
+                    ("channel", c.channel.clone()),
+                    ("state", state.to_owned()),
+                ];
+                self.lease.get_or_create(&labels).set(1);
+            }
+        }
         for family in [&self.users, &self.dirty, &self.held, &self.quarantined] {
             family.clear();
         }
@@ -291,7 +307,7 @@ mod tests {
         r.failed_by_kind.insert("update", 2);
         m.record_cycle(&[r]);
         m.observe_call("hr", "create_user", Duration::from_millis(20), true);
-        let text = m.encode(&StoreView::default(), true).unwrap();
+        let text = m.encode(&StoreView::default(), true, None).unwrap();
         let ops = |kind: &str, outcome: &str| {
             value(
                 &text,

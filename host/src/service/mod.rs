@@ -4,7 +4,7 @@
 //! | path | what |
 //! |---|---|
 //! | `GET /health/live` | 200 while the process runs |
-//! | `GET /health/ready` | 200 once the first cycle finished and no channel's last cycle hit a channel-stopping error (nor sat out in quarantine); 503 with a JSON reason otherwise, and while stopping |
+//! | `GET /health/ready` | 200 once the first cycle finished and no channel's last cycle hit a channel-stopping error (nor sat out in quarantine); 503 with a JSON reason otherwise, and while stopping. With failover only the channels the node ran count (a node holding none is ready), and the answer adds the node's id, backup flag and lease per channel |
 //! | `GET /metrics` | Prometheus metrics ([`metrics`]), in the OpenMetrics text format |
 //! | `GET /` | the read-only status page ([`page`]), refreshing itself |
 //!
@@ -82,11 +82,19 @@ pub(crate) struct Shared {
     pub started_at: SystemTime,
     pub frequency: Duration,
     pub cycles: Mutex<CycleStatus>,
+    /// Failover: the node's live lease view (`None`: standalone).
+    pub node: Mutex<Option<crate::node::NodeView>>,
 }
 
 impl Shared {
     fn status(&self) -> std::sync::MutexGuard<'_, CycleStatus> {
         self.cycles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Failover: the node's state now (`None`: standalone).
+    pub(crate) fn node(&self) -> Option<crate::node::NodeState> {
+        let view = self.node.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        view.map(|v| v())
     }
 
     /// `Ok` when ready, else why not, with the channels at fault.
@@ -149,6 +157,7 @@ impl Service {
             started_at: SystemTime::now(),
             frequency: Duration::from_secs(config.engine.synchronization_frequency),
             cycles: Mutex::default(),
+            node: Mutex::default(),
         });
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (stopped_tx, stopped) = std::sync::mpsc::channel();
@@ -196,7 +205,13 @@ impl Service {
     /// for readiness. `next` is when the next cycle starts, if one will.
     pub fn record_cycle(&self, reports: &[ChannelReport], next: Option<SystemTime>) {
         self.shared.metrics.record_cycle(reports);
+        let failover = self.shared.node.lock().unwrap_or_else(|e| e.into_inner()).is_some();
         let mut status = self.shared.status();
+        if failover {
+            // A node runs only the channels it holds: one it no longer
+            // holds says nothing about this node's readiness.
+            status.channels.clear();
+        }
         status.finished += 1;
         status.last_finished = Some(SystemTime::now());
         status.next_at = next;
@@ -204,6 +219,13 @@ impl Service {
             let stopped = r.summary.error.clone().or_else(|| r.quarantined.clone());
             status.channels.insert((r.connection.clone(), r.channel.clone()), stopped);
         }
+    }
+}
+
+impl Service {
+    /// Failover: report this node's leases (metrics, readiness, page).
+    pub fn set_node(&self, view: crate::node::NodeView) {
+        *self.shared.node.lock().unwrap_or_else(|e| e.into_inner()) = Some(view);
     }
 }
 
@@ -247,7 +269,11 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     match shared.readiness() {
         Ok(()) => {
             let cycles = shared.status().finished;
-            json(StatusCode::OK, serde_json::json!({"ready": true, "cycles": cycles}))
+            let mut body = serde_json::json!({"ready": true, "cycles": cycles});
+            if let Some(node) = shared.node() {
+                body["node"] = node_json(&node);
+            }
+            json(StatusCode::OK, body)
         }
         Err((reason, channels)) => json(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -256,10 +282,20 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
+/// A failover node's id, backup flag and lease per channel.
+fn node_json(node: &crate::node::NodeState) -> serde_json::Value {
+    let channels: Vec<_> = node
+        .channels
+        .iter()
+        .map(|c| serde_json::json!({"connection": c.connection, "channel": c.channel, "lease": c.state}))
+        .collect();
+    serde_json::json!({"node_id": node.node_id, "backup": node.backup, "channels": channels})
+}
+
 async fn scrape(State(shared): State<Arc<Shared>>) -> Response {
     let view = view::read(&shared.config, false);
     let ready = shared.readiness().is_ok();
-    match shared.metrics.encode(&view, ready) {
+    match shared.metrics.encode(&view, ready, shared.node().as_ref()) {
         Ok(text) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],

@@ -69,9 +69,26 @@ pub(crate) fn render(shared: &Shared, view: &StoreView) -> String {
         Ok(()) => "<span class=\"ok\" id=\"ready\">ready</span>".to_owned(),
         Err((reason, _)) => format!("<span class=\"bad\" id=\"ready\">not ready</span>: {}", r(&reason)),
     };
+    let node = match shared.node() {
+        None => "standalone".to_owned(),
+        Some(n) => {
+            let held: Vec<String> = n
+                .channels
+                .iter()
+                .filter(|c| c.state == "held")
+                .map(|c| format!("{}/{}", c.connection, c.channel))
+                .collect();
+            format!(
+                "{}{} (failover; holds {})",
+                r(&n.node_id),
+                if n.backup { ", in backup" } else { "" },
+                if held.is_empty() { "no channel".to_owned() } else { r(&held.join(", ")) }
+            )
+        }
+    };
     let _ = writeln!(
         h,
-        "<p>Node: <b>standalone</b> · {ready} · started {} · a cycle every {} s · {finished} cycle(s) finished{}{} · page generated {} (reloads every {REFRESH_SECONDS} s)</p>",
+        "<p>Node: <b id=\"node\">{node}</b> · {ready} · started {} · a cycle every {} s · {finished} cycle(s) finished{}{} · page generated {} (reloads every {REFRESH_SECONDS} s)</p>",
         system_time(shared.started_at),
         shared.frequency.as_secs(),
         last.map(|t| format!(" · last at {}", system_time(t))).unwrap_or_default(),
@@ -244,6 +261,7 @@ mod tests {
             started_at: SystemTime::now(),
             frequency: Duration::from_secs(60),
             cycles: Default::default(),
+            node: Default::default(),
         }
     }
 

@@ -113,6 +113,17 @@ pub enum StateError {
         message: String,
     },
 
+    /// A write of a channel whose lease this node no longer holds (failover):
+    /// its local deadline passed, or the fencing token in the store is not
+    /// this node's any more. Nothing was written.
+    #[error(
+        "this node no longer holds the lease of channel {channel}; another node may run it now, so nothing was written"
+    )]
+    LeaseLost {
+        /// `connection/channel`.
+        channel: String,
+    },
+
     /// Any other error from the database backend.
     #[error("state store error: {message}")]
     Database {

@@ -90,10 +90,13 @@
 //! the engine calls the store from inside a tokio runtime, where the sync
 //! client's own runtime would panic. On PostgreSQL the run lock is a
 //! session-level advisory lock and read-only opens use a read-only session
-//! (`pg/schema.rs`). [`StateStore::copy_from`] copies a SQLite store into
+//! (`pg/schema.rs`). Failover nodes ([`cluster`]) share that lock and run
+//! each channel under a lease; [`Fence`] makes every write of a channel
+//! verify the lease's fencing token in its own transaction. [`StateStore::copy_from`] copies a SQLite store into
 //! an empty PostgreSQL one (`provisio state migrate`). The decisions are in
 //! `docs/state-postgres.md`.
 
+pub mod cluster;
 mod copy;
 mod cycles;
 mod error;
@@ -146,6 +149,47 @@ pub struct StateStore {
     backend: Backend,
     path: PathBuf,
     read_only: bool,
+    fence: std::cell::RefCell<Option<Fence>>,
+}
+
+/// Failover's guard on a channel's writes ([`StateStore::set_fence`]):
+/// while set, every write of the store runs in a transaction that first
+/// checks the node's local lease deadline (`valid`) and then, in the same
+/// transaction, that the channel's lease row still carries this node's
+/// fencing token and was renewed within the grace period, locking the row
+/// (`FOR SHARE`) so that no take-over can commit before this transaction
+/// does. Otherwise the write fails with [`StateError::LeaseLost`] and
+/// nothing is written.
+#[derive(Clone)]
+pub struct Fence {
+    /// The channel's connection.
+    pub connection: String,
+    /// The channel's name.
+    pub channel: String,
+    /// This node's id.
+    pub node_id: String,
+    /// The fencing token of the lease this node took.
+    pub token: i64,
+    /// The grace period, in milliseconds.
+    pub grace_ms: i64,
+    /// Whether the node's local lease deadline has not passed yet.
+    pub valid: std::sync::Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fence")
+            .field("channel", &format!("{}/{}", self.connection, self.channel))
+            .field("node_id", &self.node_id)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fence {
+    fn lost(&self) -> StateError {
+        StateError::LeaseLost { channel: format!("{}/{}", self.connection, self.channel) }
+    }
 }
 
 #[derive(Debug)]
@@ -178,6 +222,7 @@ impl StateStore {
             backend: Backend::Sqlite { conn, _lock: Some(lock) },
             path: path.to_path_buf(),
             read_only: false,
+            fence: Default::default(),
         })
     }
 
@@ -196,7 +241,12 @@ impl StateStore {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         schema::configure_reader(&conn)?;
         schema::check_readable(&conn, path)?;
-        Ok(StateStore { backend: Backend::Sqlite { conn, _lock: None }, path: path.to_path_buf(), read_only: true })
+        Ok(StateStore {
+            backend: Backend::Sqlite { conn, _lock: None },
+            path: path.to_path_buf(),
+            read_only: true,
+            fence: Default::default(),
+        })
     }
 
     /// Connect to the PostgreSQL store, take its run lock (a session-level
@@ -204,9 +254,45 @@ impl StateStore {
     /// schema, as [`StateStore::open`] does for SQLite.
     pub fn open_postgres(config: &PgConfig) -> Result<Self, StateError> {
         let conn = PgConn::connect(config)?;
-        pg::schema::take_run_lock(&conn)?;
+        pg::schema::take_run_lock(&conn, false)?;
         pg::schema::migrate(&conn, tx::wall_clock())?;
-        Ok(StateStore { path: PathBuf::from(conn.location()), backend: Backend::Postgres(conn), read_only: false })
+        Ok(StateStore {
+            path: PathBuf::from(conn.location()),
+            backend: Backend::Postgres(conn),
+            read_only: false,
+            fence: Default::default(),
+        })
+    }
+
+    /// Open the PostgreSQL store as a failover node does: the **shared**
+    /// form of the run lock (nodes write side by side, each channel under
+    /// its lease and [`Fence`]; a standalone run, which takes the exclusive
+    /// form, is kept out), migrations, and `idle_in_transaction_session_timeout`
+    /// set to `idle_timeout`, so that a node paused inside a write
+    /// transaction loses its session instead of holding the lease row
+    /// locked against the node taking over.
+    pub fn open_postgres_node(config: &PgConfig, idle_timeout: std::time::Duration) -> Result<Self, StateError> {
+        let conn = PgConn::connect(config)?;
+        pg::schema::take_run_lock(&conn, true)?;
+        pg::schema::migrate(&conn, tx::wall_clock())?;
+        conn.batch(&format!("SET idle_in_transaction_session_timeout = {}", idle_timeout.as_millis().max(1)))?;
+        Ok(StateStore {
+            path: PathBuf::from(conn.location()),
+            backend: Backend::Postgres(conn),
+            read_only: false,
+            fence: Default::default(),
+        })
+    }
+
+    /// Guard every write with `fence` (a channel's lease) until cleared
+    /// with `None`; see [`Fence`].
+    pub fn set_fence(&self, fence: Option<Fence>) {
+        *self.fence.borrow_mut() = fence;
+    }
+
+    /// The fence set, if any.
+    fn current_fence(&self) -> Option<Fence> {
+        self.fence.borrow().clone()
     }
 
     /// Connect to the PostgreSQL store for reading, as
@@ -218,7 +304,12 @@ impl StateStore {
         let conn = PgConn::connect(config)?;
         conn.batch("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
         pg::schema::check_readable(&conn)?;
-        Ok(StateStore { path: PathBuf::from(conn.location()), backend: Backend::Postgres(conn), read_only: true })
+        Ok(StateStore {
+            path: PathBuf::from(conn.location()),
+            backend: Backend::Postgres(conn),
+            read_only: true,
+            fence: Default::default(),
+        })
     }
 
     /// Connect and migrate the PostgreSQL store's schema, without the run
@@ -277,6 +368,12 @@ impl StateStore {
     /// back if it returns `Err` or panics. Not re-entrant (do not call
     /// `transaction` again inside `f`).
     pub fn transaction<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, StateError>) -> Result<T, StateError> {
+        let fence = self.current_fence();
+        if let Some(fence) = &fence
+            && !(fence.valid)()
+        {
+            return Err(fence.lost());
+        }
         match &self.backend {
             Backend::Sqlite { conn, .. } => {
                 let tx = conn.unchecked_transaction()?;
@@ -297,6 +394,25 @@ impl StateStore {
                     }
                 }
                 let mut guard = Guard(conn, false);
+                if let Some(fence) = &fence {
+                    let holds = conn.query(
+                        &format!(
+                            "SELECT 1 FROM leases WHERE connection = ?1 AND channel = ?2 AND node_id = ?3 AND token = ?4
+                             AND renewed_at >= {} - ?5 FOR SHARE",
+                            cluster::NOW_MS
+                        ),
+                        &[
+                            query::Value::Text(fence.connection.as_str().into()),
+                            query::Value::Text(fence.channel.as_str().into()),
+                            query::Value::Text(fence.node_id.as_str().into()),
+                            query::Value::Int(fence.token),
+                            query::Value::Int(fence.grace_ms),
+                        ],
+                    )?;
+                    if holds.is_empty() {
+                        return Err(fence.lost());
+                    }
+                }
                 let value = f(&Tx::new(Db::Postgres(conn)))?;
                 conn.batch("COMMIT")?;
                 guard.1 = true;
@@ -342,6 +458,11 @@ macro_rules! delegate {
             $(
                 #[doc = concat!("Runs [`Tx::", stringify!($name), "`] on its own.")]
                 pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StateError> {
+                    // Under a fence (failover) every call is a fenced
+                    // transaction; otherwise it commits on its own.
+                    if self.fence.borrow().is_some() {
+                        return self.transaction(|tx| tx.$name($($arg),*));
+                    }
                     self.autocommit().$name($($arg),*)
                 }
             )*

@@ -42,7 +42,32 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations in order: index 0 takes an empty store to version 1.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+
+/// Version 5: failover (`cluster.rs`): the nodes sharing the store and the
+/// per-channel leases. Only PostgreSQL stores are shared; SQLite has the
+/// tables so both backends keep the same version numbers, and never uses
+/// them (failover on SQLite is refused by the configuration).
+const V5: &str = r#"
+CREATE TABLE nodes (
+    node_id      TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    instance     TEXT,
+    pid          INTEGER,
+    host         TEXT,
+    heartbeat_at INTEGER NOT NULL,
+    started_at   INTEGER NOT NULL
+);
+
+CREATE TABLE leases (
+    connection  TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    node_id     TEXT,
+    token       INTEGER NOT NULL,
+    renewed_at  INTEGER NOT NULL,
+    PRIMARY KEY (connection, channel)
+);
+"#;
 
 /// Version 4: channel health (failing cycles in a row, quarantine).
 const V4: &str = r#"

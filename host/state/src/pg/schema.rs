@@ -11,8 +11,9 @@
 //! The run lock (one run at a time per store, like SQLite's `<path>.lock`)
 //! is the session-level advisory lock [`RUN_LOCK`], taken without waiting
 //! when a store is opened for writing and released when the session ends
-//! (including when the process dies). Failover will replace it with
-//! per-channel leases.
+//! (including when the process dies). Failover nodes take its shared form
+//! and exclude each other per channel with leases (`cluster.rs`); a
+//! standalone writer needs the exclusive form, so the two never mix.
 
 use std::path::PathBuf;
 
@@ -26,7 +27,29 @@ pub(crate) const RUN_LOCK: i64 = 0x7072_6f76;
 const MIGRATION_LOCK: i64 = 0x7072_6f6d;
 
 /// The migrations in order, with the same versions as SQLite's.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+
+/// Version 5: failover's nodes and per-channel leases (`cluster.rs`).
+/// Times are milliseconds of the database server's clock.
+const V5: &str = r#"
+CREATE TABLE nodes (
+    node_id      TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    instance     TEXT,
+    pid          BIGINT,
+    host         TEXT,
+    heartbeat_at BIGINT NOT NULL,
+    started_at   BIGINT NOT NULL
+);
+CREATE TABLE leases (
+    connection  TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    node_id     TEXT,
+    token       BIGINT NOT NULL,
+    renewed_at  BIGINT NOT NULL,
+    PRIMARY KEY (connection, channel)
+);
+"#;
 const _: () = assert!(MIGRATIONS.len() == crate::schema::MIGRATIONS.len(), "one PostgreSQL script per SQLite one");
 
 const V1: &str = r#"
@@ -214,9 +237,13 @@ pub(crate) fn check_readable(conn: &PgConn) -> Result<u32, StateError> {
     Ok(found)
 }
 
-/// Take the run lock without waiting, or say who holds it.
-pub(crate) fn take_run_lock(conn: &PgConn) -> Result<(), StateError> {
-    let got: bool = one(conn, "SELECT pg_try_advisory_lock(?1)", &[Value::Int(RUN_LOCK)])?;
+/// Take the run lock without waiting, or say who holds it. `shared`:
+/// the shared form, which failover nodes hold together (they exclude each
+/// other per channel with leases) and which keeps out a standalone run (it
+/// takes the exclusive form), and the other way round.
+pub(crate) fn take_run_lock(conn: &PgConn, shared: bool) -> Result<(), StateError> {
+    let sql = if shared { "SELECT pg_try_advisory_lock_shared(?1)" } else { "SELECT pg_try_advisory_lock(?1)" };
+    let got: bool = one(conn, sql, &[Value::Int(RUN_LOCK)])?;
     if got {
         return Ok(());
     }
@@ -224,7 +251,7 @@ pub(crate) fn take_run_lock(conn: &PgConn) -> Result<(), StateError> {
         .query(
             "SELECT a.application_name, a.pid::bigint, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid::bigint = ?1 AND l.objsubid = 1",
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid::bigint = ?1 AND l.objsubid = 1 AND l.pid <> pg_backend_pid()",
             &[Value::Int(RUN_LOCK)],
         )
         .ok()
