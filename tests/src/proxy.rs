@@ -33,7 +33,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
-/// What the fault hook sees of a request.
+/// One request as a test server sees it: what the proxy's fault hook and
+/// the emulators' rules judge (`path` is relative to the server's base).
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
@@ -54,7 +55,18 @@ impl Request {
         self.path.split('?').next().unwrap_or("")
     }
 
-    /// The body as JSON, if it is JSON.
+    /// The path's segments (`/Users/abc` → `["Users", "abc"]`).
+    pub fn segments(&self) -> Vec<&str> {
+        self.path_only().split('/').filter(|s| !s.is_empty()).collect()
+    }
+
+    /// The decoded query parameters (`+` is a space).
+    pub fn query(&self) -> Vec<(String, String)> {
+        let Some((_, q)) = self.path.split_once('?') else { return Vec::new() };
+        form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    }
+
+    /// The body as JSON (`None` when empty or not JSON).
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }

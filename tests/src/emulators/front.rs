@@ -18,71 +18,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// One request as the rules see it.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    /// Path and query relative to the emulator's prefix (`/Users?filter=…`).
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The path without its query.
-    pub fn path_only(&self) -> &str {
-        self.path.split('?').next().unwrap_or("")
-    }
-
-    /// The path's segments (`/Users/abc` → `["Users", "abc"]`).
-    pub fn segments(&self) -> Vec<&str> {
-        self.path_only().split('/').filter(|s| !s.is_empty()).collect()
-    }
-
-    /// The decoded query parameters.
-    pub fn query(&self) -> Vec<(String, String)> {
-        let Some((_, q)) = self.path.split_once('?') else { return Vec::new() };
-        q.split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (decode(k), decode(v))
-            })
-            .collect()
-    }
-
-    /// The body as JSON (`None` when empty or not JSON).
-    pub fn json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use crate::proxy::Request;
 
 /// An answer.
 #[derive(Debug, Clone)]
