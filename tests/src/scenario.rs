@@ -411,20 +411,7 @@ impl Scenario {
 
     /// Run `provisio --config <this> ARGS` with the scenario's environment.
     pub fn run(&self, args: &[&str]) -> Output {
-        let dir = profile_dir();
-        let config = self.config_path();
-        let mut full: Vec<&str> = vec![
-            "--connector-dir",
-            dir.to_str().expect("utf-8 path"),
-            "--config",
-            config.to_str().expect("utf-8 path"),
-        ];
-        full.extend_from_slice(args);
-        let mut cmd = provisio_command(&full);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("run provisio")
+        self.command(args).output().expect("run provisio")
     }
 
     /// Run and require success; answers stdout.

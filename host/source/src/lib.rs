@@ -325,6 +325,11 @@ fn read_text(config: &FileSourceConfig) -> Result<String, SourceError> {
 /// file parsed and every entry in scope is usable.
 pub fn read_file(config: &FileSourceConfig) -> Result<Snapshot, SourceError> {
     let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
+    resolve_whole(config, &rules)
+}
+
+/// The configured file read whole and resolved by `rules` (compiled from `config`).
+fn resolve_whole(config: &FileSourceConfig, rules: &scope::Rules) -> Result<Snapshot, SourceError> {
     let format = config.file_format()?;
     let text = read_text(config)?;
     let entries = parse_entries_with(&text, format, &config.path, &config.parse_options())?;
@@ -347,10 +352,7 @@ pub fn stream_file(
 ) -> Result<Vec<SourceGroup>, SourceError> {
     let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
     if !rules.is_local() {
-        let snapshot = rules.snapshot(
-            parse_entries_with(&read_text(config)?, config.file_format()?, &config.path, &config.parse_options())?,
-            &config.path.display().to_string(),
-        )?;
+        let snapshot = resolve_whole(config, &rules)?;
         for user in snapshot.users {
             each(user)?;
         }
