@@ -141,6 +141,13 @@ pub trait Connector: Send + Sync + Sized + 'static {
         let _ = unique_id;
         unsupported("find_user")
     }
+    /// Every account `unique_id` matches (capability `user_find_all`; see
+    /// [`Operation::FindUsers`]). Implement it when the target can hold
+    /// several accounts with one identifier value.
+    fn find_users(&self, unique_id: &str) -> impl Future<Output = Result<Vec<TargetUser>, ConnectorError>> + Send {
+        let _ = unique_id;
+        unsupported("find_users")
+    }
     /// One page of the target's users (capability `user_list`; see
     /// [`Operation::ListUsers`] and [`UserPage`] for the contract).
     fn list_users(
@@ -268,6 +275,7 @@ impl<C: Connector> DynConnector for Erased<C> {
                 Operation::TestConnection => to_json(c.test_connection().await?),
                 Operation::DiscoverSchema => to_json(c.discover_schema().await?),
                 Operation::FindUser { unique_id } => to_json(c.find_user(&unique_id).await?),
+                Operation::FindUsers { unique_id } => to_json(c.find_users(&unique_id).await?),
                 Operation::ListUsers { cursor, count } => to_json(c.list_users(cursor.as_deref(), count).await?),
                 Operation::CreateUser { user } => to_json(c.create_user(&user).await?),
                 Operation::UpdateUser { target_id, user } => to_json(c.update_user(&target_id, &user).await?),

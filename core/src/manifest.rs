@@ -377,6 +377,10 @@ pub enum Capability {
     TestConnection,
     DiscoverSchema,
     UserFind,
+    /// Answers every account a Unique User Identifier value matches
+    /// ([`crate::ops::Operation::FindUsers`]): what lets the engine see, and
+    /// repair, duplicates its own retries made.
+    UserFindAll,
     /// Lists the target's users page by page ([`crate::ops::Operation::ListUsers`]).
     UserList,
     UserCreate,
@@ -392,10 +396,11 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 14] = [
+    pub const ALL: [Capability; 15] = [
         Capability::TestConnection,
         Capability::DiscoverSchema,
         Capability::UserFind,
+        Capability::UserFindAll,
         Capability::UserList,
         Capability::UserCreate,
         Capability::UserUpdate,
@@ -414,6 +419,7 @@ impl Capability {
             Capability::TestConnection => "test_connection",
             Capability::DiscoverSchema => "discover_schema",
             Capability::UserFind => "user_find",
+            Capability::UserFindAll => "user_find_all",
             Capability::UserList => "user_list",
             Capability::UserCreate => "user_create",
             Capability::UserUpdate => "user_update",

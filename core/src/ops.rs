@@ -153,6 +153,14 @@ pub enum Operation {
     FindUser {
         unique_id: String,
     },
+    /// Every account the value of the Unique User Identifier matches, in
+    /// the order the target lists them (oldest first where it can tell):
+    /// empty, one, or several. [`Operation::FindUser`] answers an error for
+    /// several; this answers them all, so the engine can tell the duplicates
+    /// its own retries made from an ambiguity it must not touch.
+    FindUsers {
+        unique_id: String,
+    },
     /// One page of every user the target holds ([`UserPage`]), so that a
     /// cycle with many users to provision links the existing ones from one
     /// listing instead of one lookup each. `cursor` is `None` for the first
@@ -208,6 +216,7 @@ impl Operation {
             Operation::TestConnection => "test_connection",
             Operation::DiscoverSchema => "discover_schema",
             Operation::FindUser { .. } => "find_user",
+            Operation::FindUsers { .. } => "find_users",
             Operation::ListUsers { .. } => "list_users",
             Operation::CreateUser { .. } => "create_user",
             Operation::UpdateUser { .. } => "update_user",
@@ -227,6 +236,7 @@ impl Operation {
             Operation::TestConnection => Capability::TestConnection,
             Operation::DiscoverSchema => Capability::DiscoverSchema,
             Operation::FindUser { .. } => Capability::UserFind,
+            Operation::FindUsers { .. } => Capability::UserFindAll,
             Operation::ListUsers { .. } => Capability::UserList,
             Operation::CreateUser { .. } => Capability::UserCreate,
             Operation::UpdateUser { .. } => Capability::UserUpdate,

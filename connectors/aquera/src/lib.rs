@@ -104,7 +104,7 @@ impl Connector for AqueraConnector {
         self.target.delete_group(target_id).await.map_err(|e| by_hand(e, target_id, "delete"))
     }
 
-    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, create_user, update_user, disable_user, enable_user, delete_user, find_group, update_group);
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, find_users, create_user, update_user, disable_user, enable_user, delete_user, find_group, update_group);
 }
 
 /// The connection's settings. Aquera needs an Access Token or Basic

@@ -80,7 +80,7 @@ impl Connector for Code42Connector {
         Err(err)
     }
 
-    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, update_user, disable_user, enable_user);
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, find_users, update_user, disable_user, enable_user);
 }
 
 /// The connection's settings; Code42 always needs credentials.

@@ -59,6 +59,7 @@ pub fn capabilities() -> BTreeSet<Capability> {
     BTreeSet::from([
         Capability::TestConnection,
         Capability::UserFind,
+        Capability::UserFindAll,
         Capability::UserCreate,
         Capability::UserUpdate,
         Capability::UserDisable,

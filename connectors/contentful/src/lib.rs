@@ -92,7 +92,7 @@ impl Connector for ContentfulConnector {
         Err(refused("enable_user", NO_DISABLE))
     }
 
-    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, create_user, delete_user, find_group, create_group, update_group, delete_group);
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, find_users, create_user, delete_user, find_group, create_group, update_group, delete_group);
 }
 
 /// The connection's settings with Contentful's fixed choices applied.

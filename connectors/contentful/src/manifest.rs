@@ -60,6 +60,7 @@ pub fn capabilities() -> BTreeSet<Capability> {
     BTreeSet::from([
         Capability::TestConnection,
         Capability::UserFind,
+        Capability::UserFindAll,
         Capability::UserCreate,
         Capability::UserDelete,
         Capability::GroupFind,

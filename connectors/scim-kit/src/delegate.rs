@@ -44,6 +44,17 @@ macro_rules! __delegate_operation {
             self.$f.find_user(unique_id).await
         }
     };
+    ($f:ident find_users) => {
+        async fn find_users(
+            &self,
+            unique_id: &str,
+        ) -> ::core::result::Result<
+            ::std::vec::Vec<$crate::__core::ops::TargetUser>,
+            $crate::__core::ConnectorError,
+        > {
+            self.$f.find_users(unique_id).await
+        }
+    };
     ($f:ident list_users) => {
         async fn list_users(
             &self,

@@ -241,8 +241,27 @@ impl ScimTarget {
         self.client.test_connection().await
     }
 
-    /// Find the user whose Unique User Identifier is `unique_id`.
+    /// Find the user whose Unique User Identifier is `unique_id`: an error
+    /// (a conflict naming every id) when several accounts match.
     pub async fn find_user(&self, unique_id: &str) -> Result<Option<TargetUser>, ConnectorError> {
+        let mut found = self.find_users(unique_id).await?;
+        match found.len() {
+            0 | 1 => Ok(found.pop()),
+            n => {
+                let ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
+                Err(conflict(format!(
+                    "filter {} matches {n} users at the target ({}): the Unique User Identifier must match one \
+                     user only",
+                    self.user_filter(unique_id),
+                    ids.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// Every user whose Unique User Identifier is `unique_id`, in the order
+    /// the target answered them (capability `user_find_all`).
+    pub async fn find_users(&self, unique_id: &str) -> Result<Vec<TargetUser>, ConnectorError> {
         let filter = self.user_filter(unique_id);
         let page = self.client.query(&self.client.users_url(), Some(&filter), None, None).await?;
         let returned = page.resources.len();
@@ -254,20 +273,7 @@ impl ScimTarget {
                 returned - found.len()
             ));
         }
-        match found.as_slice() {
-            [] => Ok(None),
-            [one] => self.target_user(one, unique_id).map(Some),
-            many => {
-                let ids: Vec<String> =
-                    many.iter().map(|r| resource_id(r).unwrap_or_else(|| "(no id)".into())).collect();
-                Err(conflict(format!(
-                    "filter {filter} matches {} users at the target ({}): the Unique User Identifier must match one \
-                     user only",
-                    many.len(),
-                    ids.join(", ")
-                )))
-            }
-        }
+        found.into_iter().map(|r| self.target_user(r, unique_id)).collect()
     }
 
     /// The values [`ScimTarget::find_user`] finds `resource` by: its

@@ -54,7 +54,7 @@ impl Connector for ScimConnector {
         Ok(ScimConnector { target })
     }
 
-    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, list_users, create_user, update_user, disable_user, enable_user, delete_user, find_group, create_group, update_group, delete_group);
+    provisio_scim_kit::delegate_to_target!(target => test_connection, find_user, find_users, list_users, create_user, update_user, disable_user, enable_user, delete_user, find_group, create_group, update_group, delete_group);
 }
 
 provisio_core::register_connector!(ScimConnector);

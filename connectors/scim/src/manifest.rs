@@ -51,6 +51,7 @@ pub fn manifest() -> Manifest {
         capabilities: BTreeSet::from([
             Capability::TestConnection,
             Capability::UserFind,
+            Capability::UserFindAll,
             Capability::UserList,
             Capability::UserCreate,
             Capability::UserUpdate,

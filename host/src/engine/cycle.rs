@@ -126,8 +126,15 @@ impl ChannelRun<'_> {
             channel: self.channel.name.clone(),
             ..ChannelReport::default()
         };
-        if let Err(e) = self.run_inner(&mut report, started).await {
+        let mut begun = None;
+        if let Err(e) = self.run_inner(&mut report, started, &mut begun).await {
             report.summary.error = Some(self.redactor.redact(&e));
+            // A cycle begun early (to settle creates) and then stopped is
+            // finished with its error, so it does not read as a dead run.
+            if let Some((key, cycle)) = begun {
+                report.summary.duration_ms = started.elapsed().as_millis() as u64;
+                let _ = self.store.finish_cycle(key, cycle, &report.summary, now_unix());
+            }
         }
         // The masked values of this cycle's users were secrets while they
         // were being pushed; everything shown of the cycle is redacted by now.
@@ -136,7 +143,12 @@ impl ChannelRun<'_> {
         report
     }
 
-    async fn run_inner(&self, report: &mut ChannelReport, cycle_started: Instant) -> Result<(), String> {
+    async fn run_inner(
+        &self,
+        report: &mut ChannelReport,
+        cycle_started: Instant,
+        begun: &mut Option<(ChannelKey, provisio_state::CycleId)>,
+    ) -> Result<(), String> {
         // A dry run never writes, not even the channel's row.
         let key = if self.dry_run {
             self.store.find_channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?
@@ -168,10 +180,30 @@ impl ChannelRun<'_> {
             Some(_) => state.values().filter(|s| is_in_step(s)).map(|s| s.guid.clone()).collect(),
             None => HashSet::new(),
         };
-        let linked = state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
         if let Some(guid) = &self.only {
             state.retain(|g, _| g == guid);
         }
+        // Creates of an earlier run or cycle whose outcome is unknown are
+        // settled at the target before anything is decided (`settle.rs`).
+        let waiting = match key {
+            Some(key) if !self.dry_run => {
+                let mut intents = self.store.unsettled_intents(key).map_err(|e| e.to_string())?;
+                intents.retain(|i| self.only.as_ref().is_none_or(|only| *only == i.guid));
+                if intents.is_empty() {
+                    Default::default()
+                } else {
+                    let cycle = match *begun {
+            Some((_, cycle)) => cycle,
+            None => self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?,
+        };
+                    *begun = Some((key, cycle));
+                    self.settle_creates(key, cycle.get(), intents, &mut state, report).await?.waiting
+                }
+            }
+            _ => Default::default(),
+        };
+        // (Used by the deletion guard, which judges whole cycles only.)
+        let linked = state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
         let mapping = compile_mapping(self.channel, self.conn.catalogue())?;
         let ctx = MappingContext {
             mapping: &mapping,
@@ -231,6 +263,12 @@ impl ChannelRun<'_> {
             }
         };
         let mut work = plan.work;
+        // A user whose earlier create may still land gets no create now.
+        for w in work.iter_mut().filter(|w| waiting.contains(&w.guid)) {
+            if matches!(w.decision, Decision::Provision { .. }) {
+                w.decision = Decision::Nothing;
+            }
+        }
         if self.only.is_none() {
             self.guard_deletions(key, &mut work, linked, source_entries, report)?;
         }
@@ -252,7 +290,10 @@ impl ChannelRun<'_> {
         if sends {
             self.conn.activate(super::ACTIVATION_TIMEOUT).await?;
         }
-        let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
+        let cycle = match *begun {
+            Some((_, cycle)) => cycle,
+            None => self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?,
+        };
         let timeout = Duration::from_secs(self.channel.timeout);
         let create_only = ctx.create_only.clone();
         let runs = |w: &Work| !matches!(w.decision, Decision::Nothing | Decision::Held(_));
@@ -280,13 +321,6 @@ impl ChannelRun<'_> {
             .filter(|w| matches!(w.decision, Decision::Provision { .. }))
             .map(|w| (w.guid.as_str(), w.unique_id.as_str()))
             .collect();
-        let unsettled = self.store.unsettled_intents(key).map_err(|e| e.to_string())?;
-        if !unsettled.is_empty() {
-            report.warnings.push(format!(
-                "{} create(s) of an interrupted run were unsettled; each user is looked up at the target before any create",
-                unsettled.len()
-            ));
-        }
         self.store
             .transaction(|tx| {
                 for (guid, unique_id) in &creates {

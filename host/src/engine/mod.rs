@@ -14,12 +14,14 @@
 pub mod audit;
 pub mod cycle;
 pub mod decide;
+pub mod dedupe;
 pub mod groups;
 pub mod guard;
 pub mod listing;
 pub mod quarantine;
 pub mod record;
 pub mod retry;
+pub mod settle;
 pub mod shutdown;
 pub mod source;
 pub mod users;

@@ -26,9 +26,12 @@ pub fn failing(summary: &CycleSummary) -> Option<String> {
         return Some(e.clone());
     }
     let s = summary;
-    let ops = s.created + s.linked + s.updated + s.disabled + s.enabled + s.deleted + s.failed;
-    (ops >= MIN_OPERATIONS && s.failed * 100 >= FAILING_SHARE * ops)
-        .then(|| format!("{} of {ops} operations failed", s.failed))
+    // A user the target holds several accounts for fails until someone
+    // repairs the target: that says nothing of the channel's health.
+    let failed = s.failed.saturating_sub(s.ambiguous);
+    let ops = s.created + s.linked + s.updated + s.disabled + s.enabled + s.deleted + failed;
+    (ops >= MIN_OPERATIONS && failed * 100 >= FAILING_SHARE * ops)
+        .then(|| format!("{failed} of {ops} operations failed"))
 }
 
 /// What changed for a channel after one cycle.
@@ -87,6 +90,10 @@ mod tests {
         assert!(failing(&summary(1, 4)).is_some(), "4 of 5 failed");
         assert!(failing(&summary(2, 3)).is_none(), "3 of 5 is not most");
         assert!(failing(&summary(0, 4)).is_none(), "too few operations to judge");
+        let ambiguous = CycleSummary { failed: 7, ambiguous: 7, ..CycleSummary::default() };
+        assert!(failing(&ambiguous).is_none(), "ambiguous users never quarantine the channel");
+        let mixed = CycleSummary { failed: 9, ambiguous: 4, ..CycleSummary::default() };
+        assert!(failing(&mixed).is_some(), "5 real failures of 5 operations");
     }
 
     #[test]

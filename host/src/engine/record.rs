@@ -10,11 +10,12 @@
 //!
 //! Crash safety does not depend on the batch: the intent to create a user
 //! is committed before the create is sent (see `cycle.rs`), and stays
-//! unsettled until the batch holding the user's row commits. A run killed
-//! in between leaves the intent, and the next cycle finds the account at the
-//! target (by its listing or a lookup) and links it instead of creating it
-//! again. Other lost writes are repeated harmlessly: an update or disable is
-//! sent again, a delete finds the account gone.
+//! unsettled until the batch holding the user's row commits, or, when the
+//! create's outcome is unknown, until a later cycle settles it at the target
+//! (`settle.rs`). A run killed in between leaves the intent, and the next
+//! cycle looks the account up before it decides anything, and links it
+//! instead of creating it again. Other lost writes are repeated harmlessly:
+//! an update or disable is sent again, a delete finds the account gone.
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use provisio_state::{ChannelKey, StateStore, UserState};
 use super::audit::{Audit, AuditEvent, now_rfc3339};
 use super::cycle::ChannelReport;
 use super::decide::Decision;
-use super::users::{Event, Outcome};
+use super::users::{Event, IntentFate, Outcome};
 use crate::redact::Redactor;
 
 /// Outcomes written to the state store in one transaction, at most.
@@ -34,8 +35,8 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 
 /// One pending state write.
 enum Write {
-    Upsert { user: UserState, settle: bool },
-    Remove { guid: String, settle: bool },
+    Upsert { user: UserState, intent: IntentFate },
+    Remove { guid: String, intent: IntentFate },
 }
 
 /// Records one channel cycle's outcomes (see the module documentation).
@@ -95,6 +96,7 @@ impl<'a> Recorder<'a> {
             }
             Event::Failed(e) => {
                 s.failed += 1;
+                s.ambiguous += u64::from(o.ambiguous);
                 let kind = match o.work.decision {
                     Decision::Update => "update",
                     Decision::Enable => "enable",
@@ -108,15 +110,15 @@ impl<'a> Recorder<'a> {
                 report.failures.push((o.work.unique_id.clone(), message));
             }
         }
-        let settle = matches!(o.work.decision, Decision::Provision { .. });
+        let intent = o.intent;
         let write = match &o.new_state {
             Some(state) => {
                 let mut user = state.clone();
                 // The state store keeps the error as shown: redacted.
                 user.last_error = user.last_error.map(|e| self.redactor.redact(&e));
-                Write::Upsert { user, settle }
+                Write::Upsert { user, intent }
             }
-            None => Write::Remove { guid: o.work.guid.clone(), settle },
+            None => Write::Remove { guid: o.work.guid.clone(), intent },
         };
         if o.event != Event::Unchanged {
             let target_id = o.new_state.as_ref().and_then(|s| s.target_id.as_deref()).or(o
@@ -162,19 +164,23 @@ impl<'a> Recorder<'a> {
         self.store
             .transaction(|tx| {
                 for write in &pending {
-                    match write {
-                        Write::Upsert { user, settle } => {
+                    let (guid, intent) = match write {
+                        Write::Upsert { user, intent } => {
                             tx.upsert_user(key, user)?;
-                            if *settle {
-                                tx.settle_intent(key, &user.guid)?;
-                            }
+                            (&user.guid, intent)
                         }
-                        Write::Remove { guid, settle } => {
+                        Write::Remove { guid, intent } => {
                             tx.remove_user(key, guid)?;
-                            if *settle {
-                                tx.settle_intent(key, guid)?;
-                            }
+                            (guid, intent)
                         }
+                    };
+                    match intent {
+                        IntentFate::None => {}
+                        IntentFate::Settle => {
+                            tx.settle_intent(key, guid)?;
+                        }
+                        IntentFate::Keep { extra: 0 } => {}
+                        IntentFate::Keep { extra } => tx.add_intent_attempts(key, guid, *extra)?,
                     }
                 }
                 Ok(())

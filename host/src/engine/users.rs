@@ -259,6 +259,87 @@ pub struct Outcome {
     pub work: Work,
     pub event: Event,
     pub new_state: Option<UserState>,
+    /// What becomes of the user's create intent (see [`CreateTries`]).
+    pub intent: IntentFate,
+    /// The failure is an ambiguity: the target holds several accounts for
+    /// the user (never counted toward quarantine).
+    pub ambiguous: bool,
+}
+
+/// What the recorder does with a user's create intent once the work item is
+/// done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentFate {
+    /// Not a provision: there is no intent of this cycle's.
+    None,
+    /// The outcome is known (created, linked, skipped, or refused before or
+    /// without any create reaching the target): remove the intent.
+    Settle,
+    /// A create was sent and its outcome is unknown (a timeout, a closed
+    /// connection, a lost answer, a 5xx): keep the intent, so the account
+    /// is looked up before anything else is sent for the user, and count
+    /// `extra` creates sent beyond the one the cycle recorded.
+    Keep { extra: u32 },
+}
+
+/// The creates one work item sent, across its retries within the cycle.
+///
+/// Once a create has been sent, the cycle's listing of the target is never
+/// trusted again for the user: every retry looks the account up first, and
+/// only an absent account is created again.
+#[derive(Debug, Default)]
+pub struct CreateTries {
+    sent: std::sync::atomic::AtomicU32,
+    unknown: std::sync::atomic::AtomicBool,
+}
+
+impl CreateTries {
+    fn sent(&self) -> u32 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn unknown(&self) -> bool {
+        self.unknown.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Whether a failed create may have created the account: the request may
+/// have reached the target and the answer was lost, cut short or a server
+/// error. A refusal (400, 401, 403, 404, 409, 429) or an operation the
+/// connector does not have is known not to have created anything.
+pub fn outcome_unknown(e: &ConnectorError) -> bool {
+    !matches!(
+        e.kind,
+        ErrorKind::Invalid
+            | ErrorKind::Auth
+            | ErrorKind::NotFound
+            | ErrorKind::Conflict
+            | ErrorKind::RateLimited
+            | ErrorKind::Unsupported
+            | ErrorKind::Config
+    )
+}
+
+/// The marker of an ambiguity error: the target holds several accounts for
+/// one user ([`ambiguity`]).
+const AMBIGUOUS: &str = "accounts at the target share the Unique User Identifier";
+
+/// The error of a user the target holds several accounts for, naming each.
+pub fn ambiguity(unique_id: &str, ids: &[&str], why: &str) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Conflict,
+        format!(
+            "{} {AMBIGUOUS} '{unique_id}' ({}): {why}; remove the extra accounts at the target (or make the identifier \
+             unique), then run `provisio channels retry`",
+            ids.len(),
+            ids.join(", ")
+        ),
+    )
+    .retryable(false)
+}
+
+fn is_ambiguity(e: &ConnectorError) -> bool {
+    e.kind == ErrorKind::Conflict && (e.detail.contains(AMBIGUOUS) || e.detail.contains(" users at the target ("))
 }
 
 /// The record without create-only fields (what an update pushes).
@@ -285,7 +366,8 @@ pub async fn execute(
     });
     // Retryable failures are retried within the channel's timeout; the
     // whole item (retries included) is cut there too (spec a.4.1).
-    let attempts = super::retry::with_retries(timeout, || run(conn, &work, policy, create_only, timeout));
+    let tries = CreateTries::default();
+    let attempts = super::retry::with_retries(timeout, || run(conn, &work, policy, create_only, timeout, &tries));
     // (plus the watchdog's grace, so a blocked call can still be diagnosed).
     let result = match tokio::time::timeout(timeout + crate::connection::WEDGE_GRACE * 2, attempts).await {
         Ok(result) => result,
@@ -293,6 +375,17 @@ pub async fn execute(
             ErrorKind::Timeout,
             format!("did not finish within the channel's timeout of {} s; retried next cycle", timeout.as_secs()),
         )),
+    };
+    let ambiguous = result.as_ref().err().is_some_and(is_ambiguity);
+    let intent = match (&work.decision, &result) {
+        (Decision::Provision { .. }, Err(_)) if tries.unknown() => IntentFate::Keep { extra: tries.sent() - 1 },
+        // Several accounts after a create of this item's: keep the intent,
+        // the proof that provisio may have made them (see `dedupe`).
+        (Decision::Provision { .. }, Err(_)) if ambiguous && tries.sent() > 0 => {
+            IntentFate::Keep { extra: tries.sent() - 1 }
+        }
+        (Decision::Provision { .. }, _) => IntentFate::Settle,
+        _ => IntentFate::None,
     };
     let (event, new_state) = match result {
         Ok((event, target_id, status)) => {
@@ -318,9 +411,13 @@ pub async fn execute(
             // provisioned again next cycle, not updated forever.
             let vanished =
                 err.kind == ErrorKind::NotFound && matches!(work.decision, Decision::Update | Decision::Enable);
+            // The hash of what was attempted: a user whose source does not
+            // change again waits for its next retry on the growing schedule
+            // (`dirty` makes sure it is pushed then).
             let new_state = UserState {
                 target_id: if vanished { None } else { base.target_id.clone() },
                 status: if vanished { UserStatus::Pending } else { base.status },
+                hash: work.hash.clone(),
                 dirty: true,
                 last_error: Some(err.to_string()),
                 attempts: base.attempts.saturating_add(1),
@@ -330,7 +427,7 @@ pub async fn execute(
             (Event::Failed(err), Some(new_state))
         }
     };
-    Outcome { work, event, new_state }
+    Outcome { work, event, new_state, intent, ambiguous }
 }
 
 type Done = (Event, Option<String>, Option<UserStatus>);
@@ -341,6 +438,7 @@ async fn run(
     policy: &Policy,
     create_only: &BTreeSet<String>,
     timeout: Duration,
+    tries: &CreateTries,
 ) -> Result<Done, ConnectorError> {
     let target_id = work.state.as_ref().and_then(|s| s.target_id.clone());
     match &work.decision {
@@ -351,7 +449,7 @@ async fn run(
         }
         Decision::Provision { active } => {
             let record = work.record.as_ref().ok_or_else(|| ConnectorError::internal("no record to provision"))?;
-            provision(conn, work, record, *active, policy, create_only, timeout).await
+            provision(conn, work, record, *active, policy, create_only, timeout, tries).await
         }
         Decision::Update => {
             let id = target_id.ok_or_else(|| ConnectorError::internal("update without a target id"))?;
@@ -391,6 +489,7 @@ async fn run(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn provision(
     conn: &Connection,
     work: &Work,
@@ -399,6 +498,7 @@ async fn provision(
     policy: &Policy,
     create_only: &BTreeSet<String>,
     timeout: Duration,
+    tries: &CreateTries,
 ) -> Result<Done, ConnectorError> {
     if work.unique_id.is_empty() {
         return Err(ConnectorError::new(
@@ -408,35 +508,69 @@ async fn provision(
         .retryable(false));
     }
     let status = if active { UserStatus::Active } else { UserStatus::Disabled };
-    let found: Option<TargetUser> = match &work.at_target {
-        Some(listed) => listed.clone(),
-        None => conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?,
+    // The listing taken at the start of the cycle holds only until a create
+    // is sent for the user; after that the account is looked up.
+    let found = match (&work.at_target, tries.sent()) {
+        (Some(listed), 0) => listed.iter().cloned().collect(),
+        _ => find_accounts(conn, &work.unique_id, timeout).await?,
     };
-    if let Some(existing) = found {
-        return link(conn, existing, record, active, policy, create_only, timeout)
-            .await
-            .map(|id| (Event::Linked, Some(id), Some(status)));
+    match found.as_slice() {
+        [] => {}
+        [existing] => {
+            return link(conn, existing.clone(), record, active, policy, create_only, timeout)
+                .await
+                .map(|id| (Event::Linked, Some(id), Some(status)));
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
+            let why = "provisio cannot tell which one is the user's, and deletes none it cannot prove it made";
+            return Err(ambiguity(&work.unique_id, &ids, why));
+        }
     }
     if !policy.options.user_create {
         return Ok((Event::Skipped("create needed, but User Create is cleared".into()), None, None));
     }
     let mut record = record.clone();
     record.active = active;
+    tries.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     match conn.call::<TargetUser>(Operation::CreateUser { user: record.clone() }, timeout).await {
         Ok(created) => Ok((Event::Created, Some(created.id), Some(status))),
         // Created meanwhile, or matched case-insensitively where the lookup
         // was not: look it up again and link, never fail the user for good.
-        Err(e) if e.kind == ErrorKind::Conflict => {
-            let found: Option<TargetUser> =
-                conn.call(Operation::FindUser { unique_id: work.unique_id.clone() }, timeout).await?;
-            match found {
-                Some(existing) => link(conn, existing, &record, active, policy, create_only, timeout)
-                    .await
-                    .map(|id| (Event::Linked, Some(id), Some(status))),
-                None => Err(e.context("the target reported a conflict but the lookup finds no such user")),
+        Err(e) if e.kind == ErrorKind::Conflict => match find_accounts(conn, &work.unique_id, timeout).await?.as_slice() {
+            [existing] => link(conn, existing.clone(), &record, active, policy, create_only, timeout)
+                .await
+                .map(|id| (Event::Linked, Some(id), Some(status))),
+            [] => Err(e.context("the target reported a conflict but the lookup finds no such user")),
+            many => {
+                let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
+                Err(ambiguity(&work.unique_id, &ids, "the target refused the create as a conflict"))
             }
+        },
+        Err(e) => {
+            if outcome_unknown(&e) {
+                // The account may exist now: the next attempt (this cycle's
+                // retry, or the next cycle's settling) looks it up first.
+                tries.unknown.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            Err(e)
         }
-        Err(e) => Err(e),
+    }
+}
+
+/// Every account the target holds for `unique_id`: through `find_users`
+/// where the connector has it, else `find_user` (which reports several
+/// accounts as an error of its own).
+pub async fn find_accounts(
+    conn: &Connection,
+    unique_id: &str,
+    timeout: Duration,
+) -> Result<Vec<TargetUser>, ConnectorError> {
+    if conn.manifest.supports(Capability::UserFindAll) {
+        conn.call(Operation::FindUsers { unique_id: unique_id.to_owned() }, timeout).await
+    } else {
+        let one: Option<TargetUser> = conn.call(Operation::FindUser { unique_id: unique_id.to_owned() }, timeout).await?;
+        Ok(one.into_iter().collect())
     }
 }
 

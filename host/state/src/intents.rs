@@ -6,7 +6,13 @@
 //! still unsettled when a cycle starts means a run died between the two:
 //! the account may or may not exist at the target, so the engine looks it
 //! up by the recorded Unique User Identifier value before creating again.
-//! One intent per user and channel; recording again replaces it.
+//! One intent per user and channel; recording it again counts one more
+//! possible attempt ([`Intent::attempts`]) and keeps the rest.
+//!
+//! An intent is settled (removed) only when the create's outcome is known:
+//! the create answered, the account was found and linked, or two lookups a
+//! settling time apart found nothing ([`Tx::note_intent_absent`] records the
+//! first of them).
 
 use crate::query::vals;
 
@@ -30,7 +36,9 @@ impl Tx<'_> {
              ON CONFLICT (channel_id, guid) DO UPDATE SET
                  kind = excluded.kind,
                  unique_id = excluded.unique_id,
-                 created_at = excluded.created_at",
+                 created_at = excluded.created_at,
+                 attempts = intents.attempts + 1,
+                 checked_at = NULL",
             vals![ch.0, guid, IntentKind::Create.as_str(), unique_id, now],
         )?;
         Ok(())
@@ -39,7 +47,7 @@ impl Tx<'_> {
     /// The channel's unsettled intents, oldest first.
     pub fn unsettled_intents(&self, ch: ChannelKey) -> Result<Vec<Intent>, StateError> {
         let rows = self.query(
-            "SELECT guid, kind, unique_id, created_at FROM intents
+            "SELECT guid, kind, unique_id, created_at, attempts, checked_at FROM intents
              WHERE channel_id = ?1 ORDER BY created_at, guid",
             vals![ch.0],
         )?;
@@ -47,11 +55,34 @@ impl Tx<'_> {
             .map(|row| {
                 let (guid, kind, unique_id, created_at): (String, String, String, i64) =
                     (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+                let (attempts, checked_at): (i64, Option<i64>) = (row.get(4)?, row.get(5)?);
                 let kind = IntentKind::parse(&kind)
                     .ok_or_else(|| StateError::Corrupt(format!("intent for {guid} has unknown kind '{kind}'")))?;
-                Ok(Intent { guid, kind, unique_id, created_at })
+                let attempts = u32::try_from(attempts.max(0)).unwrap_or(u32::MAX);
+                Ok(Intent { guid, kind, unique_id, created_at, attempts, checked_at })
             })
             .collect()
+    }
+
+    /// Count `extra` more creates sent for `guid` whose outcome is unknown
+    /// (sent again within one cycle), and forget an earlier absent lookup:
+    /// a create sent since may still land.
+    pub fn add_intent_attempts(&self, ch: ChannelKey, guid: &str, extra: u32) -> Result<(), StateError> {
+        self.exec(
+            "UPDATE intents SET attempts = attempts + ?3, checked_at = NULL WHERE channel_id = ?1 AND guid = ?2",
+            vals![ch.0, guid, i64::from(extra)],
+        )?;
+        Ok(())
+    }
+
+    /// Record that a lookup at `now` found no account for `guid`'s intent
+    /// (the first such lookup's time is kept).
+    pub fn note_intent_absent(&self, ch: ChannelKey, guid: &str, now: i64) -> Result<(), StateError> {
+        self.exec(
+            "UPDATE intents SET checked_at = ?3 WHERE channel_id = ?1 AND guid = ?2 AND checked_at IS NULL",
+            vals![ch.0, guid, now],
+        )?;
+        Ok(())
     }
 
     /// Settle the intent for `guid` (no-op if there is none). `true` if

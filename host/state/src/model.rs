@@ -186,6 +186,13 @@ pub struct CycleSummary {
     pub deleted: u64,
     pub skipped: u64,
     pub failed: u64,
+    /// Of `failed`: users for whom the target holds several accounts that
+    /// provisio cannot prove it made (reported with every id; they never
+    /// count toward quarantining the channel).
+    pub ambiguous: u64,
+    /// Duplicate accounts of provisio's own retried creates that the cycle
+    /// removed (deleted, or disabled where the target cannot delete).
+    pub deduplicated: u64,
     pub groups_created: u64,
     pub groups_updated: u64,
     pub groups_deleted: u64,
@@ -261,6 +268,15 @@ pub struct Intent {
     /// key to look the account up at the target.
     pub unique_id: String,
     pub created_at: i64,
+    /// How many creates provisio may have sent for this user without
+    /// learning their outcome: one per cycle that recorded the intent, plus
+    /// each create sent again within a cycle after an unknown outcome. It
+    /// bounds how many accounts at the target provisio can claim as its own
+    /// (see the engine's `dedupe`).
+    pub attempts: u32,
+    /// When a lookup at the target first found no account for the intent;
+    /// `None` until then.
+    pub checked_at: Option<i64>,
 }
 
 /// Which change-detection mark.

@@ -42,7 +42,17 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations in order: index 0 takes an empty store to version 1.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+
+/// Version 6: what an unsettled create intent knows (issue 26): `attempts`,
+/// how many creates provisio may have sent for the user without learning
+/// their outcome, and `checked_at`, when a lookup at the target first found
+/// no account for it (the intent is cleared only when a later lookup, a
+/// settling time after that one, still finds none).
+const V6: &str = r#"
+ALTER TABLE intents ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE intents ADD COLUMN checked_at INTEGER;
+"#;
 
 /// Version 5: failover (`cluster.rs`): the nodes sharing the store and the
 /// per-channel leases. Only PostgreSQL stores are shared; SQLite has the

@@ -27,7 +27,17 @@ pub(crate) const RUN_LOCK: i64 = 0x7072_6f76;
 const MIGRATION_LOCK: i64 = 0x7072_6f6d;
 
 /// The migrations in order, with the same versions as SQLite's.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+
+/// Version 6: what an unsettled create intent knows (issue 26): `attempts`,
+/// how many creates provisio may have sent for the user without learning
+/// their outcome, and `checked_at`, when a lookup at the target first found
+/// no account for it (the intent is cleared only when a later lookup, a
+/// settling time after that one, still finds none).
+const V6: &str = r#"
+ALTER TABLE intents ADD COLUMN attempts BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE intents ADD COLUMN checked_at BIGINT;
+"#;
 
 /// Version 5: failover's nodes and per-channel leases (`cluster.rs`).
 /// Times are milliseconds of the database server's clock.
