@@ -11,6 +11,7 @@
 //! ever skipped.
 
 pub mod emulators;
+pub mod faults;
 pub mod http_serve;
 pub mod pingid_emulator;
 pub mod postgres;
@@ -20,6 +21,7 @@ pub mod scenario;
 pub mod scim11_server;
 pub mod scim_peer;
 pub mod slapd;
+pub mod targets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

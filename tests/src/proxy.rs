@@ -20,7 +20,10 @@
 //! forwards with `Authorization: Bearer <token>`.
 //!
 //! A fault hook (`fault`/`set_fault`) may answer a request instead of the
-//! upstream; it runs after the auth check. The proxy runs on its own tokio
+//! upstream ([`Response::reset`] closes the connection unanswered,
+//! [`Response::delayed`] holds the request and then forwards it,
+//! [`Response::lost`] forwards it and then closes the connection, so the
+//! target acted and the answer is lost); it runs after the auth check. The proxy runs on its own tokio
 //! runtime in a background thread, so tests stay synchronous, and stops on Drop.
 
 use std::collections::BTreeMap;
@@ -123,11 +126,20 @@ impl Response {
     pub fn delayed(delay: std::time::Duration) -> Self {
         Response::new(DELAYED).header("x-proxy-delay-ms", &delay.as_millis().to_string())
     }
+
+    /// A fault that forwards the request, lets the target act on it, and
+    /// then closes the connection without the answer: the client cannot
+    /// know whether its request took effect.
+    pub fn lost() -> Self {
+        Response::new(LOST)
+    }
 }
 
-/// Marker statuses of [`Response::reset`] and [`Response::delayed`].
+/// Marker statuses of [`Response::reset`], [`Response::delayed`] and
+/// [`Response::lost`].
 const RESET: u16 = 1;
 const DELAYED: u16 = 2;
+const LOST: u16 = 3;
 
 /// The fault hook: `Some(response)` answers instead of the upstream.
 pub type Fault = dyn Fn(&Request) -> Option<Response> + Send + Sync;
@@ -431,6 +443,10 @@ async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (
                 r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             return (forward(state, client, request).await, true);
+        }
+        if r.status == LOST {
+            let _acted = forward(state, client, request).await;
+            return (Response::reset(), true);
         }
         return (r, true);
     }

@@ -12,9 +12,21 @@ pub struct InProcessSandbox {
 impl InProcessSandbox {
     /// Serve on a free port, requiring `token`.
     pub fn start(token: &str) -> InProcessSandbox {
+        Self::start_with(token, provisio_sandbox::Modes::default())
+    }
+
+    /// Serve a forgiving target: a second user with a taken userName is
+    /// created, not refused (`Modes::accept_duplicate_user_names`).
+    pub fn start_forgiving(token: &str) -> InProcessSandbox {
+        Self::start_with(token, provisio_sandbox::Modes { accept_duplicate_user_names: true })
+    }
+
+    /// Serve on a free port, requiring `token`, in `modes`.
+    pub fn start_with(token: &str, modes: provisio_sandbox::Modes) -> InProcessSandbox {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config = provisio_sandbox::SandboxConfig { bearer_token: Some(token.into()), ..Default::default() };
+        let config =
+            provisio_sandbox::SandboxConfig { bearer_token: Some(token.into()), modes, ..Default::default() };
         let sandbox = runtime
             .block_on(provisio_sandbox::serve(config, async {
                 let _ = stopped.await;

@@ -434,6 +434,41 @@ impl Scenario {
         out
     }
 
+    /// What `channels list --json` says is left to do, summed over the
+    /// channels: dirty users, unsettled create intents, held deprovisions.
+    pub fn outstanding(&self) -> Outstanding {
+        let list: serde_json::Value =
+            serde_json::from_str(&self.run_ok(&["channels", "list", "--json"])).expect("channels list --json is JSON");
+        let sum = |field: &str| list.as_array().into_iter().flatten().map(|c| c[field].as_u64().unwrap_or(0)).sum();
+        Outstanding {
+            dirty: sum("dirty"),
+            unsettled: sum("unsettled_intents"),
+            held: sum("held_deprovisions"),
+        }
+    }
+
+    /// Run cycles (`sync --once`, then `channels retry` so failed users do
+    /// not wait for their schedule) until a cycle succeeds and nothing is
+    /// dirty, unsettled or held, at most `max_cycles`. Creates of unknown
+    /// outcome settle only a settling time after their first lookup (twice
+    /// the channel's timeout), so a cycle that leaves some waits a second
+    /// before the next. Answers the cycles run and what was left.
+    pub fn converge(&self, max_cycles: u32) -> (u32, Outstanding) {
+        let mut cycles = 0;
+        loop {
+            cycles += 1;
+            let out = self.run(&["sync", "--once"]);
+            let left = self.outstanding();
+            if (out.status.success() && left.is_empty()) || cycles >= max_cycles {
+                return (cycles, left);
+            }
+            self.run(&["channels", "retry"]);
+            if left.unsettled > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+
     /// The audit log's records.
     pub fn audit(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.audit_path())
@@ -441,5 +476,20 @@ impl Scenario {
             .lines()
             .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
             .collect()
+    }
+}
+
+/// What is left to do in a scenario's state ([`Scenario::outstanding`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outstanding {
+    pub dirty: u64,
+    pub unsettled: u64,
+    pub held: u64,
+}
+
+impl Outstanding {
+    /// Nothing dirty, unsettled or held.
+    pub fn is_empty(&self) -> bool {
+        *self == Outstanding::default()
     }
 }

@@ -65,6 +65,21 @@ pub struct SandboxConfig {
     pub persist: Option<PathBuf>,
     /// The URL path the SCIM endpoints live under. Default `/scim/v2`; `""` for the root.
     pub base_path: String,
+    /// How forgiving the target is (default: as strict as the RFC lets it be).
+    pub modes: Modes,
+}
+
+/// Switchable behaviours of a target that forgives what a strict one refuses,
+/// so a client's mistakes cannot hide behind the server: set at start
+/// ([`SandboxConfig::modes`], `provisio sandbox --accept-duplicates`) or
+/// while running ([`Sandbox::set_modes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Modes {
+    /// Create a second User whose `userName` is taken, instead of answering
+    /// 409 `uniqueness` (many real targets enforce uniqueness on another key,
+    /// or on none). A client that retries a create blindly makes duplicates
+    /// here, where a strict server would refuse them.
+    pub accept_duplicate_user_names: bool,
 }
 
 impl Default for SandboxConfig {
@@ -74,6 +89,7 @@ impl Default for SandboxConfig {
             bearer_token: None,
             persist: None,
             base_path: "/scim/v2".into(),
+            modes: Modes::default(),
         }
     }
 }
@@ -144,6 +160,11 @@ impl Sandbox {
         self.state.read().is_empty()
     }
 
+    /// Switch the target's modes while it runs.
+    pub fn set_modes(&self, modes: Modes) {
+        self.state.write().accept_duplicate_user_names = modes.accept_duplicate_user_names;
+    }
+
     /// Requests received so far, by method, counted at the server.
     pub fn request_count(&self) -> RequestCounts {
         self.state.counts.snapshot()
@@ -187,6 +208,7 @@ pub async fn serve(
     let base_url = format!("http://{addr}{base_path}");
 
     let mut store = store::Store::new(base_url.clone());
+    store.accept_duplicate_user_names = config.modes.accept_duplicate_user_names;
     if let Some(path) = &config.persist
         && let Some(text) = persist::read(path).await?
     {

@@ -189,7 +189,8 @@ struct Collection {
     /// Live keys in creation order (keys only grow, so this stays sorted).
     order: Vec<u64>,
     by_id: HashMap<Box<str>, u64>,
-    user_name: HashMap<Box<str>, u64>,
+    /// Unique unless the store accepts duplicate userNames.
+    user_name: MultiIndex,
     external_id: MultiIndex,
     display_name: MultiIndex,
     emails: MultiIndex,
@@ -199,7 +200,7 @@ struct Collection {
 impl Collection {
     fn index(&mut self, key: u64, keys: &Keys) {
         if let Some(u) = &keys.user_name {
-            self.user_name.insert(u.as_str().into(), key);
+            self.user_name.insert(u, key);
         }
         if let Some(e) = &keys.external_id {
             self.external_id.insert(e, key);
@@ -212,10 +213,8 @@ impl Collection {
     }
 
     fn unindex(&mut self, key: u64, keys: &Keys) {
-        if let Some(u) = &keys.user_name
-            && self.user_name.get(u.as_str()) == Some(&key)
-        {
-            self.user_name.remove(u.as_str());
+        if let Some(u) = &keys.user_name {
+            self.user_name.remove(u, key);
         }
         if let Some(e) = &keys.external_id {
             self.external_id.remove(e, key);
@@ -231,7 +230,7 @@ impl Collection {
         let v = clause.value.as_str();
         match clause.attr {
             Attr::Id => Cow::Owned(self.by_id.get(v).copied().into_iter().collect()),
-            Attr::UserName => Cow::Owned(self.user_name.get(v).copied().into_iter().collect()),
+            Attr::UserName => Cow::Borrowed(self.user_name.get(v)),
             Attr::ExternalId => Cow::Borrowed(self.external_id.get(v)),
             Attr::DisplayName => Cow::Borrowed(self.display_name.get(v)),
             Attr::Email => Cow::Borrowed(self.emails.get(v)),
@@ -243,7 +242,7 @@ impl Collection {
         let v = clause.value.as_str();
         match clause.attr {
             Attr::Id => self.by_id.get(v) == Some(&key),
-            Attr::UserName => self.user_name.get(v) == Some(&key),
+            Attr::UserName => self.user_name.get(v).contains(&key),
             Attr::ExternalId => self.external_id.get(v).contains(&key),
             Attr::DisplayName => self.display_name.get(v).contains(&key),
             Attr::Email => self.emails.get(v).contains(&key),
@@ -270,6 +269,9 @@ pub struct Store {
     generation: u64,
     users: Collection,
     groups: Collection,
+    /// A forgiving target's mode: a second User with a taken `userName` is
+    /// created instead of refused with 409 (see `Modes`).
+    pub accept_duplicate_user_names: bool,
 }
 
 impl Store {
@@ -281,6 +283,7 @@ impl Store {
             generation: 0,
             users: Collection::default(),
             groups: Collection::default(),
+            accept_duplicate_user_names: false,
         }
     }
 
@@ -485,8 +488,8 @@ impl Store {
     /// Uniqueness of `userName` and existence of group members.
     fn check(&self, keys: &Keys, own_key: Option<u64>, own_id: Option<&str>) -> Result<(), ScimError> {
         if let Some(u) = &keys.user_name
-            && let Some(k) = self.users.user_name.get(u.as_str())
-            && Some(*k) != own_key
+            && !self.accept_duplicate_user_names
+            && self.users.user_name.get(u.as_str()).iter().any(|k| Some(*k) != own_key)
         {
             return Err(ScimError::uniqueness(format!(
                 "userName {u:?} is already taken (userName is unique, case-insensitive)"

@@ -55,6 +55,23 @@ async fn create_get_and_filter_case_insensitively() {
 }
 
 #[tokio::test]
+async fn the_forgiving_mode_creates_a_second_user_with_a_taken_user_name() {
+    let s = start_default().await;
+    s.create_user("dup").await;
+    assert_eq!(s.post("/Users", user("DUP")).await.status, StatusCode::CONFLICT, "strict by default");
+    s.sandbox.set_modes(provisio_sandbox::Modes { accept_duplicate_user_names: true });
+    let second = s.post("/Users", user("DUP")).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let l = s.get(&format!("/Users?{}", filter_query(r#"userName eq "dup""#))).await;
+    assert_eq!(l.body["totalResults"], 2, "both are found by their userName: {}", l.body);
+    let second_id = second.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.send(Method::DELETE, &format!("/Users/{second_id}"), None, &[]).await.status, StatusCode::NO_CONTENT);
+    let l = s.get(&format!("/Users?{}", filter_query(r#"userName eq "dup""#))).await;
+    assert_eq!(l.body["totalResults"], 1, "the other one stays indexed: {}", l.body);
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn uniqueness_and_validation() {
     let s = start_default().await;
     s.create_user("bob").await;

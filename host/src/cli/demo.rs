@@ -24,7 +24,12 @@ const EXAMPLE_DIRECTORY: &str = include_str!("../../../examples/directory.ldif")
 const EXAMPLE_CONFIG: &str = include_str!("../../../examples/provisio.toml");
 
 /// `provisio sandbox`: serve until Ctrl-C.
-pub fn sandbox(port: u16, token: Option<String>, persist: Option<PathBuf>) -> Result<(), CliError> {
+pub fn sandbox(
+    port: u16,
+    token: Option<String>,
+    persist: Option<PathBuf>,
+    modes: provisio_sandbox::Modes,
+) -> Result<(), CliError> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| CliError::User(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
@@ -32,6 +37,7 @@ pub fn sandbox(port: u16, token: Option<String>, persist: Option<PathBuf>) -> Re
             bind: SocketAddr::from(([127, 0, 0, 1], port)),
             bearer_token: token.clone(),
             persist,
+            modes,
             ..SandboxConfig::default()
         };
         let shutdown = async {
@@ -39,6 +45,9 @@ pub fn sandbox(port: u16, token: Option<String>, persist: Option<PathBuf>) -> Re
         };
         let sandbox = provisio_sandbox::serve(config, shutdown).await.map_err(|e| CliError::User(e.to_string()))?;
         println!("SCIM 2.0 sandbox listening on {}", sandbox.base_url());
+        if modes.accept_duplicate_user_names {
+            println!("forgiving mode: a second user with a taken userName is created, not refused");
+        }
         match &token {
             Some(_) => println!("requests need `Authorization: Bearer <the token you gave>`"),
             None => println!("no token set: every request is accepted"),

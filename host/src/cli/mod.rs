@@ -123,6 +123,11 @@ pub enum Command {
         /// Load the store from this JSON file at start and save it there.
         #[arg(long, value_name = "FILE")]
         persist: Option<PathBuf>,
+        /// Behave as a forgiving target: create a second user with a taken
+        /// userName instead of answering 409 (to see what a client does
+        /// where the server does not stop it).
+        #[arg(long)]
+        accept_duplicates: bool,
     },
     /// Run provisio's main job end to end on the embedded example: real
     /// cycles from examples/ into the built-in sandbox target.
@@ -163,7 +168,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Provision { user } => engine::provision(&cli.global, user),
         Command::Channels(cmd) => engine::channels(&cli.global, cmd),
         Command::State(cmd) => state::run(&cli.global, cmd),
-        Command::Sandbox { port, token, persist } => demo::sandbox(*port, token.clone(), persist.clone()),
+        Command::Sandbox { port, token, persist, accept_duplicates } => {
+            let modes = provisio_sandbox::Modes { accept_duplicate_user_names: *accept_duplicates };
+            demo::sandbox(*port, token.clone(), persist.clone(), modes)
+        }
         Command::Demo => demo::demo(&cli.global),
     }
 }

@@ -197,7 +197,15 @@ impl ChannelRun<'_> {
             None => self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?,
         };
                     *begun = Some((key, cycle));
-                    self.settle_creates(key, cycle.get(), intents, &mut state, report).await?.waiting
+                    let waiting = self.settle_creates(key, cycle.get(), intents, &mut state, report).await?.waiting;
+                    if !waiting.is_empty() {
+                        report.warnings.push(format!(
+                            "{} user(s) wait for an earlier create of unknown outcome to settle at the target; \
+                             nothing is created for them until it does",
+                            waiting.len()
+                        ));
+                    }
+                    waiting
                 }
             }
             _ => Default::default(),
@@ -314,27 +322,36 @@ impl ChannelRun<'_> {
                 }
             }
         }
-        // A durable intent before every create (one batch, committed): a run
-        // killed between a create and its state row is settled by lookup.
-        let creates: Vec<(&str, &str)> = active
-            .iter()
-            .filter(|w| matches!(w.decision, Decision::Provision { .. }))
-            .map(|w| (w.guid.as_str(), w.unique_id.as_str()))
-            .collect();
-        self.store
-            .transaction(|tx| {
-                for (guid, unique_id) in &creates {
-                    tx.record_create_intent(key, guid, unique_id, now_unix())?;
-                }
-                Ok(())
-            })
-            .map_err(|e| e.to_string())?;
+        // A durable intent before every create, recorded one chunk ahead of
+        // the sends (one commit per chunk): a run killed between a create and
+        // its state row is settled by lookup (`settle.rs`), and few intents
+        // are left whose create was never sent.
         let total = active.len();
         let mut started = 0usize;
+        let intent_failure: std::cell::RefCell<Option<String>> = Default::default();
+        // The creates whose intent is recorded and that were not started yet.
+        let unsent: std::cell::RefCell<HashSet<String>> = Default::default();
         let mut results = futures_util::stream::iter(active)
             // On SIGTERM, start nothing new; what is in flight finishes.
             .take_while(|_| std::future::ready(!super::shutdown::requested()))
-            .inspect(|_| started += 1)
+            .chunks(intent_chunk(self.channel.max_threads))
+            .map(|items| match record_create_intents(self.store, key, &items) {
+                Ok(()) => {
+                    let creates = items.iter().filter(|w| matches!(w.decision, Decision::Provision { .. }));
+                    unsent.borrow_mut().extend(creates.map(|w| w.guid.clone()));
+                    items
+                }
+                Err(e) => {
+                    *intent_failure.borrow_mut() = Some(e);
+                    Vec::new()
+                }
+            })
+            .take_while(|items| std::future::ready(!items.is_empty()))
+            .flat_map(futures_util::stream::iter)
+            .inspect(|w| {
+                started += 1;
+                unsent.borrow_mut().remove(&w.guid);
+            })
             .map(|w| {
                 let policy = &policy;
                 let create_only = &create_only;
@@ -358,6 +375,16 @@ impl ChannelRun<'_> {
             bar.finish_and_clear();
         }
         drop(results);
+        if let Some(e) = intent_failure.into_inner() {
+            return Err(format!("cannot record create intents in the state store: {e}"));
+        }
+        // Stopped on request: a create never started was never sent.
+        let unsent = unsent.into_inner();
+        if !unsent.is_empty() {
+            self.store
+                .transaction(|tx| unsent.iter().try_for_each(|guid| tx.settle_intent(key, guid).map(drop)))
+                .map_err(|e| format!("cannot settle the intents of creates never sent: {e}"))?;
+        }
         if started < total {
             report.warnings.push(format!(
                 "stopped on request: {} user operation(s) not started; the next run picks them up",
@@ -572,6 +599,26 @@ impl ChannelRun<'_> {
         }
         rows
     }
+}
+
+/// Create intents are recorded this many work items ahead of the sends: a
+/// few times Max Threads, so that the commits are few and a killed run
+/// leaves few intents whose create was never sent.
+fn intent_chunk(max_threads: usize) -> usize {
+    (max_threads.max(1) * 4).clamp(16, 256)
+}
+
+/// Record the create intents of `items`' provisions, in one transaction.
+fn record_create_intents(store: &StateStore, key: ChannelKey, items: &[Work]) -> Result<(), String> {
+    let creates = items.iter().filter(|w| matches!(w.decision, Decision::Provision { .. }));
+    store
+        .transaction(|tx| {
+            for w in creates.clone() {
+                tx.record_create_intent(key, &w.guid, &w.unique_id, now_unix())?;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// Sum of several channel summaries.

@@ -160,6 +160,7 @@ impl<'a> Recorder<'a> {
         }
         self.audit.flush();
         let key = self.key;
+        let now = super::audit::now_unix();
         let pending = std::mem::take(&mut self.pending);
         self.store
             .transaction(|tx| {
@@ -179,8 +180,7 @@ impl<'a> Recorder<'a> {
                         IntentFate::Settle => {
                             tx.settle_intent(key, guid)?;
                         }
-                        IntentFate::Keep { extra: 0 } => {}
-                        IntentFate::Keep { extra } => tx.add_intent_attempts(key, guid, *extra)?,
+                        IntentFate::Keep { extra } => tx.keep_intent(key, guid, *extra, now)?,
                     }
                 }
                 Ok(())

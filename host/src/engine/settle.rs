@@ -12,10 +12,11 @@
 //!   dirty so this cycle pushes the current record onto it), and then the
 //!   normal decision applies: a user disabled or removed since is
 //!   deprovisioned by the Remove User Action, through the deletion guard;
-//! - **none**: the first such lookup is noted; the intent is cleared only by
-//!   a later lookup, at least [`settle_time`] after it, that still finds
-//!   none. Until then the user is *waiting*: nothing is created for it, so a
-//!   late create cannot meet a second one;
+//! - **none**: the intent is cleared only by a lookup at least
+//!   [`settle_time`] after the last create was given up on (noted when the
+//!   failure was recorded) or, after a run died, after the first lookup that
+//!   found nothing. Until then the user is *waiting*: nothing is created for
+//!   it, so a create held on its way cannot land beside a second one;
 //! - **several**: the duplicates are repaired when provisio can prove it
 //!   made them all ([`dedupe`](super::dedupe)), else the user is reported
 //!   with every target id and retried on the growing schedule.

@@ -64,13 +64,14 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// Count `extra` more creates sent for `guid` whose outcome is unknown
-    /// (sent again within one cycle), and forget an earlier absent lookup:
-    /// a create sent since may still land.
-    pub fn add_intent_attempts(&self, ch: ChannelKey, guid: &str, extra: u32) -> Result<(), StateError> {
+    /// Keep the intent of a create whose outcome is unknown: count `extra`
+    /// more creates sent for `guid` (sent again within one cycle), and note
+    /// `now`, when the last of them was given up on, as the time from which
+    /// a late one may still land ([`Intent::checked_at`]).
+    pub fn keep_intent(&self, ch: ChannelKey, guid: &str, extra: u32, now: i64) -> Result<(), StateError> {
         self.exec(
-            "UPDATE intents SET attempts = attempts + ?3, checked_at = NULL WHERE channel_id = ?1 AND guid = ?2",
-            vals![ch.0, guid, i64::from(extra)],
+            "UPDATE intents SET attempts = attempts + ?3, checked_at = ?4 WHERE channel_id = ?1 AND guid = ?2",
+            vals![ch.0, guid, i64::from(extra), now],
         )?;
         Ok(())
     }

@@ -274,8 +274,11 @@ pub struct Intent {
     /// bounds how many accounts at the target provisio can claim as its own
     /// (see the engine's `dedupe`).
     pub attempts: u32,
-    /// When a lookup at the target first found no account for the intent;
-    /// `None` until then.
+    /// Since when no create of the intent is known to be on its way: when
+    /// the last one sent was given up on (a timeout, a lost answer), or when
+    /// a lookup first found no account after a run died. `None` while a
+    /// create may be in flight. A lookup that still finds no account a
+    /// settling time after it clears the intent.
     pub checked_at: Option<i64>,
 }
 

@@ -46,9 +46,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Version 6: what an unsettled create intent knows (issue 26): `attempts`,
 /// how many creates provisio may have sent for the user without learning
-/// their outcome, and `checked_at`, when a lookup at the target first found
-/// no account for it (the intent is cleared only when a later lookup, a
-/// settling time after that one, still finds none).
+/// their outcome, and `checked_at`, since when no create of it is known to
+/// be on its way (the intent is cleared only when a lookup a settling time
+/// after that still finds no account).
 const V6: &str = r#"
 ALTER TABLE intents ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE intents ADD COLUMN checked_at INTEGER;
