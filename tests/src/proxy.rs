@@ -20,7 +20,9 @@
 //! forwards with `Authorization: Bearer <token>`.
 //!
 //! A fault hook (`fault`/`set_fault`) may answer a request instead of the
-//! upstream; it runs after the auth check. The proxy runs on its own tokio
+//! upstream, forward it late ([`Response::delayed`]) or hold the upstream's
+//! answer ([`Response::held`]); it runs after the auth check. Each request is
+//! recorded with the moment it was received. The proxy runs on its own tokio
 //! runtime in a background thread, so tests stay synchronous, and stops on Drop.
 
 use std::collections::BTreeMap;
@@ -123,11 +125,19 @@ impl Response {
     pub fn delayed(delay: std::time::Duration) -> Self {
         Response::new(DELAYED).header("x-proxy-delay-ms", &delay.as_millis().to_string())
     }
+
+    /// A fault that forwards the request upstream at once and holds the
+    /// upstream's answer for `delay`: the target has acted (or been read),
+    /// and the client is kept in the middle of its operation meanwhile.
+    pub fn held(delay: std::time::Duration) -> Self {
+        Response::new(HELD).header("x-proxy-delay-ms", &delay.as_millis().to_string())
+    }
 }
 
-/// Marker statuses of [`Response::reset`] and [`Response::delayed`].
+/// Marker statuses of [`Response::reset`], [`Response::delayed`] and [`Response::held`].
 const RESET: u16 = 1;
 const DELAYED: u16 = 2;
+const HELD: u16 = 3;
 
 /// The fault hook: `Some(response)` answers instead of the upstream.
 pub type Fault = dyn Fn(&Request) -> Option<Response> + Send + Sync;
@@ -142,6 +152,9 @@ pub struct Recorded {
     pub status: u16,
     /// Answered by the proxy itself (401 of the Basic check, or the fault hook).
     pub local: bool,
+    /// When the proxy received it (before any delay), to compare with a
+    /// client's deadlines.
+    pub received: std::time::Instant,
 }
 
 impl Recorded {
@@ -378,6 +391,7 @@ async fn handle(
     client: reqwest::Client,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
+    let received = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -407,6 +421,7 @@ async fn handle(
         path: request.path.clone(),
         status: response.status,
         local,
+        received,
     });
     if response.status == RESET {
         // Failing the service makes hyper drop the connection unanswered.
@@ -426,11 +441,16 @@ async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (
     }
     let fault = state.fault.read().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(r) = fault.and_then(|f| f(request)) {
+        let ms = || r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok());
+        let pause = std::time::Duration::from_millis(ms().unwrap_or(0));
         if r.status == DELAYED {
-            let ms =
-                r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            tokio::time::sleep(pause).await;
             return (forward(state, client, request).await, true);
+        }
+        if r.status == HELD {
+            let answer = forward(state, client, request).await;
+            tokio::time::sleep(pause).await;
+            return (answer, true);
         }
         return (r, true);
     }
