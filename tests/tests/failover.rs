@@ -446,7 +446,7 @@ fn a_node_paused_past_the_grace_period_writes_nothing_when_it_resumes() {
     // (Or, if it was paused inside a state transaction, the server ended
     // that session.)
     assert!(
-        ["no longer holds the lease", "lease of the channel has expired", "idle-in-transaction", "connection closed"]
+        ["no longer holds the lease", "lease of target/people has expired", "idle-in-transaction", "connection closed"]
             .iter()
             .any(|m| out.contains(m)),
         "the resumed node's cycle did not meet its lost lease:\n{out}\n{log}"
