@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::config::catalogue::Catalogue;
 use crate::config::check::parse_remove_action;
 use crate::config::{ConnectionConfig, secret};
+use crate::fence::LeaseGate;
 use crate::loader::LoadedConnector;
 use crate::redact::Redactor;
 use crate::runtime::Services;
@@ -35,9 +36,9 @@ pub struct Connection {
     /// The activation check's result, once run ([`Connection::activate`]).
     activation: tokio::sync::OnceCell<Result<(), String>>,
     redactor: Redactor,
-    /// Failover: whether this node may still write (its channel's lease
-    /// deadline has not passed); checked before every operation.
-    gate: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+    /// Failover: the channel's lease, checked before every operation and
+    /// every request; an operation still running at its deadline is cancelled.
+    gate: Option<LeaseGate>,
 }
 
 /// How long a timed-out operation, once aborted, may take to go away
@@ -124,6 +125,7 @@ impl Connection {
         base: &std::path::Path,
         redactor: &Redactor,
         client: reqwest::Client,
+        gate: Option<LeaseGate>,
     ) -> Result<Connection, ConnectorError> {
         let config = connector_config(conn, &loaded.manifest, discovered, base, redactor)?;
         let services = Services {
@@ -131,6 +133,7 @@ impl Connection {
             redactor: redactor.clone(),
             label: format!("{} ({})", conn.name, loaded.manifest.id),
             limiter: conn.rate_limit.and_then(crate::runtime::limit::RateLimiter::per_second).map(Arc::new),
+            gate: gate.clone(),
         };
         let connector =
             ffi::remote::open(loaded.root(), &loaded.manifest.id, &config, Arc::new(services)).map_err(|e| {
@@ -145,14 +148,8 @@ impl Connection {
             wedged: Arc::default(),
             activation: tokio::sync::OnceCell::new(),
             redactor: redactor.clone(),
-            gate: None,
+            gate,
         })
-    }
-
-    /// Failover: refuse every operation once `gate` says the node's lease
-    /// of the channel being run has expired (see `crate::node`).
-    pub fn set_gate(&mut self, gate: Arc<dyn Fn() -> bool + Send + Sync>) {
-        self.gate = Some(gate);
     }
 
     /// Whether the watchdog found this connector blocking a thread.
@@ -187,16 +184,8 @@ impl Connection {
         timeout: Duration,
     ) -> Result<T, ConnectorError> {
         let name = operation.name();
-        if let Some(gate) = &self.gate
-            && !gate()
-        {
-            return Err(ConnectorError::new(
-                ErrorKind::Internal,
-                format!(
-                    "'{name}' not sent: this node's lease of the channel has expired (another node may run it now)"
-                ),
-            )
-            .retryable(false));
+        if let Some(gate) = &self.gate {
+            gate.admit(&format!("'{name}'"))?;
         }
         if self.is_wedged() {
             return Err(ConnectorError::new(
@@ -211,7 +200,21 @@ impl Connection {
         let connector = self.connector.clone();
         let task = tokio::spawn(async move { ffi::remote::invoke(&connector, &operation).await });
         let abort = task.abort_handle();
-        let value = match tokio::time::timeout(timeout, task).await {
+        let timed = tokio::time::timeout(timeout, task);
+        let finished = match &self.gate {
+            None => timed.await,
+            // Failover: an operation still running when the lease's
+            // deadline passes is cancelled, so it sends nothing more.
+            Some(gate) => tokio::select! {
+                biased;
+                _ = gate.closed() => {
+                    abort.abort();
+                    return Err(gate.refused(&format!("the rest of '{name}' (cancelled)")));
+                }
+                finished = timed => finished,
+            },
+        };
+        let value = match finished {
             Ok(Ok(result)) => result?,
             Ok(Err(join)) => {
                 return Err(ConnectorError::new(ErrorKind::Panic, format!("'{name}' failed in the host: {join}"))

@@ -15,6 +15,7 @@
 //! | [`logging`] | stderr log output: text, or JSON lines |
 //! | [`service`] | a long-running `sync`'s HTTP listener: health, metrics, status page |
 //! | [`node`] | failover: a node's heartbeats and per-channel leases on PostgreSQL |
+//! | [`fence`] | failover: the lease gate before every request sent for a connector |
 //!
 //! The engine's pure parts live in their own crates: `provisio-source`
 //! (file source, LDAP filters), `provisio-mapping` (attribute mapping),
@@ -27,6 +28,7 @@ pub mod config;
 pub mod connection;
 pub mod dirs;
 pub mod engine;
+pub mod fence;
 pub mod loader;
 pub mod logging;
 pub mod node;

@@ -2,7 +2,9 @@
 //! thread and the leases of the channels it runs.
 //!
 //! [`Node::start`] registers the node in the PostgreSQL store (waiting
-//! while a live process still uses its id), takes its first leases and
+//! while a live process still uses its id), waits until the list of live
+//! nodes holds still for a heartbeat interval (so nodes started together
+//! spread the channels from the first cycle), takes its first leases and
 //! starts a thread that heartbeats every `heartbeat_interval`. Each
 //! heartbeat renews the leases held (by fencing token), releases those the
 //! node should no longer hold (another node is assigned the channel, or
@@ -11,8 +13,9 @@
 //! that are free or whose holder has been silent for the grace period.
 //!
 //! The engine runs a channel only under a [`LeaseGuard`] ([`Node::begin`]):
-//! while it lives the channel's lease is not released, the connection
-//! refuses every operation once the lease's **local deadline** has passed
+//! while it lives the channel's lease is not released, the host refuses
+//! every request to the target (and cancels a running operation) once the
+//! lease's **local deadline** has passed ([`crate::fence`])
 //! (the start of the last successful renewal plus the lease TTL, half the
 //! grace period, on this process's monotonic clock), and the state store
 //! verifies the fencing token in every write transaction
@@ -28,6 +31,7 @@ use provisio_state::cluster::{Cluster, HeldLease, assign};
 use provisio_state::{Fence, PgConfig};
 
 use crate::config::ClusterSettings;
+use crate::fence::LeaseGate;
 
 /// `(connection, channel)`.
 type Key = (String, String);
@@ -106,7 +110,7 @@ impl Node {
             stop: AtomicBool::new(false),
         });
         let mut cluster = cluster;
-        beat(&mut cluster, &shared, pg);
+        settle(&mut cluster, &shared, pg);
         let for_thread = shared.clone();
         let pg = pg.clone();
         let thread = std::thread::Builder::new()
@@ -115,7 +119,7 @@ impl Node {
                 // Not stopped by the signal itself: a cycle may still be
                 // finishing under its lease; `Node::stop` ends the thread.
                 while !sleep_unless_stopped(for_thread.settings.heartbeat, Some(&for_thread.stop), false) {
-                    beat(&mut cluster, &for_thread, &pg);
+                    beat(&mut cluster, &for_thread, &pg, true);
                 }
                 // A clean stop: give every lease back and mark the node stopped.
                 let held: Vec<(Key, Slot)> = std::mem::take(&mut *for_thread.leases()).into_iter().collect();
@@ -225,11 +229,12 @@ pub struct LeaseGuard {
 }
 
 impl LeaseGuard {
-    /// Whether the lease's local deadline has not passed (and the lease was
-    /// not lost at a heartbeat).
-    pub fn gate(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
+    /// The lease as the connection sees it: its local deadline (`None` once
+    /// the lease was lost at a heartbeat) and its fencing token.
+    pub fn gate(&self) -> LeaseGate {
         let (shared, key, token) = (self.shared.clone(), self.key.clone(), self.token);
-        Arc::new(move || shared.leases().get(&key).is_some_and(|s| s.token == token && Instant::now() < s.deadline))
+        let deadline = Arc::new(move || shared.leases().get(&key).filter(|s| s.token == token).map(|s| s.deadline));
+        LeaseGate::new(format!("{}/{}", self.key.0, self.key.1), token, deadline)
     }
 
     /// The state store's fence for this lease.
@@ -240,7 +245,10 @@ impl LeaseGuard {
             node_id: self.shared.settings.node_id.clone(),
             token: self.token,
             grace_ms: self.shared.settings.grace.as_millis() as i64,
-            valid: self.gate(),
+            valid: {
+                let gate = self.gate();
+                Arc::new(move || gate.is_open())
+            },
         }
     }
 }
@@ -255,9 +263,34 @@ impl Drop for LeaseGuard {
     }
 }
 
-/// One heartbeat (see the module documentation). Errors are logged: the
-/// leases are then not renewed and expire locally at their deadline.
-fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig) {
+/// The first heartbeats of a starting node: nodes started together spread
+/// the channels from their first cycle, so the node takes no lease until the
+/// list of live nodes has held still over one heartbeat interval (each node
+/// registered meanwhile has then been seen), or for at most the grace
+/// period; then it takes its share. A stop requested meanwhile ends the
+/// wait without taking anything.
+fn settle(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig) {
+    let give_up = Instant::now() + shared.settings.grace;
+    let mut seen = beat(cluster, shared, pg, false);
+    loop {
+        if sleep_unless_stopped(shared.settings.heartbeat, None, true) {
+            return;
+        }
+        let live = beat(cluster, shared, pg, false);
+        if (live.is_some() && live == seen) || Instant::now() >= give_up {
+            break;
+        }
+        tracing::debug!(node = %shared.settings.node_id, "live nodes changed ({seen:?} -> {live:?}); waiting one more heartbeat before taking leases");
+        seen = live;
+    }
+    beat(cluster, shared, pg, true);
+}
+
+/// One heartbeat (see the module documentation), taking the assigned
+/// channels' leases when `claim`; the live active nodes it saw. Errors are
+/// logged: the leases are then not renewed and expire locally at their
+/// deadline.
+fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig, claim: bool) -> Option<Vec<String>> {
     let started = Instant::now();
     let ttl = shared.settings.lease_ttl();
     let held: Vec<HeldLease> = shared.leases().iter().map(|((c, ch), s)| (c.clone(), ch.clone(), s.token)).collect();
@@ -270,7 +303,7 @@ fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig) {
             if let Err(e) = cluster.reconnect(pg) {
                 tracing::warn!(node = %shared.settings.node_id, "cannot reconnect to the state store: {e}");
             }
-            return;
+            return None;
         }
     };
     if beat.replaced {
@@ -296,7 +329,7 @@ fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig) {
     }
     if beat.replaced {
         shared.leases().clear();
-        return;
+        return Some(beat.live);
     }
     let me = shared.settings.node_id.as_str();
     let assigned = |k: &Key| !beat.backup && assign(&format!("{}/{}", k.0, k.1), &beat.live) == Some(me);
@@ -315,7 +348,7 @@ fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig) {
             }
         }
     }
-    for key in shared.channels.iter().filter(|k| assigned(k)) {
+    for key in shared.channels.iter().filter(|k| claim && assigned(k)) {
         if shared.leases().contains_key(key) {
             continue;
         }
@@ -329,6 +362,7 @@ fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig) {
             Err(e) => tracing::warn!(node = %me, "cannot take the lease of {}/{}: {e}", key.0, key.1),
         }
     }
+    Some(beat.live)
 }
 
 /// Sleep `total` in short steps; `true` as soon as a stop is requested

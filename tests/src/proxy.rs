@@ -22,8 +22,10 @@
 //! A fault hook (`fault`/`set_fault`) may answer a request instead of the
 //! upstream ([`Response::reset`] closes the connection unanswered,
 //! [`Response::delayed`] holds the request and then forwards it,
+//! [`Response::held`] forwards it at once and holds the answer,
 //! [`Response::lost`] forwards it and then closes the connection, so the
-//! target acted and the answer is lost); it runs after the auth check. The proxy runs on its own tokio
+//! target acted and the answer is lost); it runs after the auth check. Each
+//! request is recorded with the moment it was received. The proxy runs on its own tokio
 //! runtime in a background thread, so tests stay synchronous, and stops on Drop.
 
 use std::collections::BTreeMap;
@@ -127,6 +129,13 @@ impl Response {
         Response::new(DELAYED).header("x-proxy-delay-ms", &delay.as_millis().to_string())
     }
 
+    /// A fault that forwards the request upstream at once and holds the
+    /// upstream's answer for `delay`: the target has acted (or been read),
+    /// and the client is kept in the middle of its operation meanwhile.
+    pub fn held(delay: std::time::Duration) -> Self {
+        Response::new(HELD).header("x-proxy-delay-ms", &delay.as_millis().to_string())
+    }
+
     /// A fault that forwards the request, lets the target act on it, and
     /// then closes the connection without the answer: the client cannot
     /// know whether its request took effect.
@@ -135,11 +144,12 @@ impl Response {
     }
 }
 
-/// Marker statuses of [`Response::reset`], [`Response::delayed`] and
-/// [`Response::lost`].
+/// Marker statuses of [`Response::reset`], [`Response::delayed`],
+/// [`Response::held`] and [`Response::lost`].
 const RESET: u16 = 1;
 const DELAYED: u16 = 2;
-const LOST: u16 = 3;
+const HELD: u16 = 3;
+const LOST: u16 = 4;
 
 /// The fault hook: `Some(response)` answers instead of the upstream.
 pub type Fault = dyn Fn(&Request) -> Option<Response> + Send + Sync;
@@ -154,6 +164,9 @@ pub struct Recorded {
     pub status: u16,
     /// Answered by the proxy itself (401 of the Basic check, or the fault hook).
     pub local: bool,
+    /// When the proxy received it (before any delay), to compare with a
+    /// client's deadlines.
+    pub received: std::time::Instant,
 }
 
 impl Recorded {
@@ -390,6 +403,7 @@ async fn handle(
     client: reqwest::Client,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
+    let received = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -419,6 +433,7 @@ async fn handle(
         path: request.path.clone(),
         status: response.status,
         local,
+        received,
     });
     if response.status == RESET {
         // Failing the service makes hyper drop the connection unanswered.
@@ -438,11 +453,16 @@ async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (
     }
     let fault = state.fault.read().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(r) = fault.and_then(|f| f(request)) {
+        let ms = || r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok());
+        let pause = std::time::Duration::from_millis(ms().unwrap_or(0));
         if r.status == DELAYED {
-            let ms =
-                r.headers.iter().find(|(n, _)| n == "x-proxy-delay-ms").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            tokio::time::sleep(pause).await;
             return (forward(state, client, request).await, true);
+        }
+        if r.status == HELD {
+            let answer = forward(state, client, request).await;
+            tokio::time::sleep(pause).await;
+            return (answer, true);
         }
         if r.status == LOST {
             let _acted = forward(state, client, request).await;

@@ -14,7 +14,7 @@
 //!   `nodes activate` brings them back.
 //!
 //! Timings: heartbeat 1 s, grace period 6 s (lease TTL 3 s), a cycle every
-//! second. Every wait polls for its condition with a generous deadline.
+//! second (the three-node test: heartbeat 2 s, grace period 8 s). Every wait polls for its condition with a generous deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,8 @@ struct Node {
 }
 
 impl Node {
-    fn new(id: &str, sandbox: &Sandbox, url: &str, key: &Path, channels: &[&str]) -> Node {
+    /// A node with heartbeat `timing.0` and grace period `timing.1` (seconds).
+    fn new(id: &str, sandbox: &Sandbox, url: &str, key: &Path, channels: &[&str], timing: (u64, u64)) -> Node {
         let writes: Writes = Arc::default();
         let seen = writes.clone();
         let proxy = Proxy::builder(&sandbox.base_url())
@@ -128,8 +129,8 @@ impl Node {
         let mut cluster = toml::Table::new();
         cluster.insert("mode".into(), "failover".into());
         cluster.insert("node_id".into(), id.into());
-        cluster.insert("heartbeat_interval".into(), 1.into());
-        cluster.insert("grace_period".into(), (GRACE as i64).into());
+        cluster.insert("heartbeat_interval".into(), (timing.0 as i64).into());
+        cluster.insert("grace_period".into(), (timing.1 as i64).into());
         let s = Scenario::scim(&proxy.url(), TOKEN)
             .env(PASSWORD_VAR, PASSWORD)
             .env("PROVISIO_LOG", "info,provisio::workflow=warn")
@@ -299,7 +300,11 @@ impl Cluster {
     }
 
     fn node(&self, id: &str, channels: &[&str]) -> Node {
-        Node::new(id, &self.sandbox, &self.url, &self.key.path().join("hash.key"), channels)
+        self.node_timed(id, channels, (1, GRACE))
+    }
+
+    fn node_timed(&self, id: &str, channels: &[&str], timing: (u64, u64)) -> Node {
+        Node::new(id, &self.sandbox, &self.url, &self.key.path().join("hash.key"), channels, timing)
     }
 }
 
@@ -343,6 +348,14 @@ fn two_nodes_one_pushes_and_sigkill_hands_over_within_the_grace_period() {
     let list = a.list();
     let holder = list.iter().find(|(_, (s, _))| s == "active").map(|(id, _)| id.clone()).unwrap();
     assert_eq!(holder, b.id, "{list:?}");
+    // The store's sessions log no routine server notice at INFO and send no
+    // ROLLBACK outside a transaction (which the server answers with a warning).
+    for n in [&a, &b] {
+        let log = n.log();
+        for noise in ["already exists, skipping", "there is no transaction in progress", "NOTICE"] {
+            assert!(!log.contains(noise), "node {} logged '{noise}':\n{log}", n.id);
+        }
+    }
     assert_eq!(list[&holder].1, vec!["target/people".to_owned()], "{list:?}");
     let table = a.nodes(&["list"]);
     assert!(table.contains(&a.id) && table.contains(&b.id) && table.contains("target/people"), "{table}");
@@ -433,7 +446,7 @@ fn a_node_paused_past_the_grace_period_writes_nothing_when_it_resumes() {
     // (Or, if it was paused inside a state transaction, the server ended
     // that session.)
     assert!(
-        ["no longer holds the lease", "lease of the channel has expired", "idle-in-transaction", "connection closed"]
+        ["no longer holds the lease", "lease of target/people has expired", "idle-in-transaction", "connection closed"]
             .iter()
             .any(|m| out.contains(m)),
         "the resumed node's cycle did not meet its lost lease:\n{out}\n{log}"
@@ -445,6 +458,113 @@ fn a_node_paused_past_the_grace_period_writes_nothing_when_it_resumes() {
     let users = c.sandbox.users();
     assert_eq!(users.len(), 80);
     assert!(users.values().all(|t| t == "v2"));
+}
+
+/// The fencing token a request carried (`Provisio-Fencing-Token`).
+fn token(r: &provisio_e2e::proxy::Request) -> Option<i64> {
+    r.header("Provisio-Fencing-Token").and_then(|t| t.parse().ok())
+}
+
+/// Issue 26 item 7. Node a is paused (SIGSTOP) in the middle of updating
+/// users (its read of each user is answered, the answer held by its proxy),
+/// past the grace period; node b takes over and writes newer values; a is
+/// resumed. Without fencing inside the operation, a would go on with the
+/// values it read: PUT with a stale If-Match, 412, read again, PUT its older
+/// title over b's. With it, a's proxy receives nothing after a's deadline
+/// and the target keeps b's values. Then, with b holding the lease, a 412
+/// fails the update instead of being retried within the operation, and b's
+/// next cycle brings the user up to date.
+#[test]
+fn a_node_paused_mid_update_sends_nothing_after_its_deadline_and_a_412_is_not_retried() {
+    let c = Cluster::start("midop");
+    let channels = ["people"];
+    let (id_a, id_b) = ids_preferring_second("target/people");
+    let mut a = c.node(&id_a, &channels);
+    let mut b = c.node(&id_b, &channels);
+    for n in [&a, &b] {
+        n.directory(&channels, 10, "v1");
+    }
+    a.start();
+    wait_for("node a to create 10 users", Duration::from_secs(60), || c.sandbox.users().len() == 10);
+    // Arm a's proxy: every read of one user is answered from the target at
+    // once and the answer held, so a stays inside its update operations.
+    let a_tokens: Arc<Mutex<BTreeSet<i64>>> = Arc::default();
+    let reading: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let (seen, started) = (a_tokens.clone(), reading.clone());
+    a.proxy.set_fault(move |r| {
+        seen.lock().unwrap().extend(token(r));
+        let segments = r.segments();
+        if r.method == "GET" && segments.len() == 2 && segments[0] == "Users" {
+            started.lock().unwrap().get_or_insert_with(Instant::now);
+            return Some(provisio_e2e::proxy::Response::held(Duration::from_secs(2)));
+        }
+        None
+    });
+    a.directory(&channels, 10, "v2");
+    wait_for("node a to read a user for its update", Duration::from_secs(30), || reading.lock().unwrap().is_some());
+    a.signal(libc::SIGSTOP);
+    let paused = Instant::now();
+    // a's deadline is at most a lease TTL after its last renewal, which
+    // started before the pause.
+    let deadline = paused + Duration::from_secs(GRACE / 2);
+    let b_tokens: Arc<Mutex<BTreeSet<i64>>> = Arc::default();
+    let seen = b_tokens.clone();
+    b.proxy.set_fault(move |r| {
+        seen.lock().unwrap().extend(token(r));
+        None
+    });
+    b.directory(&channels, 10, "v3");
+    b.start();
+    wait_for("node b to take over and write v3", Duration::from_secs(GRACE + 60), || {
+        let users = c.sandbox.users();
+        users.len() == 10 && users.values().all(|t| t == "v3")
+    });
+    assert!(paused.elapsed() >= Duration::from_secs(GRACE - 1), "b wrote before a's grace period passed");
+    let resumed = Instant::now();
+    a.signal(libc::SIGCONT);
+    // Several of a's cycles and heartbeats, and the held answers delivered.
+    std::thread::sleep(Duration::from_secs(6));
+    let late: Vec<_> = a.proxy.requests().into_iter().filter(|r| r.received >= deadline).collect();
+    assert!(
+        late.is_empty(),
+        "node a sent {} request(s) after its deadline (resumed {:?} after it): {late:?}",
+        late.len(),
+        resumed - deadline
+    );
+    let users = c.sandbox.users();
+    assert!(users.len() == 10 && users.values().all(|t| t == "v3"), "b's values overwritten: {users:?}");
+    assert!(a.child.as_mut().unwrap().try_wait().unwrap().is_none(), "the resumed node died:\n{}", a.log());
+    let said = format!("{}{}", a.out(), a.log());
+    assert!(said.contains("lease of target/people has expired"), "a did not meet its expired lease:\n{said}");
+    // Every request carried its holder's fencing token; b's take-over raised it.
+    let (ta, tb) = (a_tokens.lock().unwrap().clone(), b_tokens.lock().unwrap().clone());
+    assert_eq!(ta.len(), 1, "a's tokens: {ta:?}");
+    assert!(!tb.is_empty() && tb.iter().all(|t| t > ta.first().unwrap()), "a's {ta:?}, b's {tb:?}");
+
+    // A 412 while b holds the lease: the update fails (not read again and
+    // retried by the connector), the user stays dirty, the next cycle
+    // writes it from fresh state.
+    let refused: Arc<Mutex<Option<String>>> = Arc::default();
+    let first = refused.clone();
+    b.proxy.set_fault(move |r| {
+        let mut first = first.lock().unwrap();
+        if r.method == "PUT" && first.is_none() {
+            *first = Some(r.path_only().to_owned());
+            return Some(provisio_e2e::proxy::Response::scim_error(412, "test: changed meanwhile"));
+        }
+        None
+    });
+    b.proxy.reset_counts();
+    b.directory(&channels, 10, "v4");
+    wait_for("node b to write v4 to every user", Duration::from_secs(60), || {
+        c.sandbox.users().values().all(|t| t == "v4")
+    });
+    let path = refused.lock().unwrap().clone().expect("a PUT was refused with 412");
+    let out = b.out();
+    assert!(out.contains("answered 412") && out.contains("another writer"), "the 412 did not fail the update:\n{out}");
+    // The refused user was then written once, with success.
+    let puts: Vec<_> = b.proxy.requests().into_iter().filter(|r| r.method == "PUT" && r.path == path).collect();
+    assert_eq!(puts.iter().map(|r| r.status).collect::<Vec<_>>(), [412, 200], "{puts:?}");
 }
 
 #[test]
@@ -459,11 +579,20 @@ fn three_nodes_spread_channels_and_backup_moves_them() {
     let carriers: BTreeSet<&String> = expected.values().collect();
     assert_eq!(carriers.len(), 3, "the assignment leaves a node idle: {expected:?}");
 
-    let mut nodes: Vec<Node> = ids.iter().map(|id| c.node(id, &channels)).collect();
+    // A 2 s heartbeat: nodes started within one interval count as started
+    // together, with room for a slow machine.
+    let mut nodes: Vec<Node> = ids.iter().map(|id| c.node_timed(id, &channels, (2, 8))).collect();
     for n in &nodes {
         n.directory(&channels, 3, "v1");
     }
-    for n in &mut nodes {
+    // Started together: node-x first, the others as soon as it is
+    // registered (before, it took every channel at once).
+    nodes[0].start();
+    wait_for("node-x to register", Duration::from_secs(60), || {
+        let out = nodes[0].s.run(&["nodes", "list", "--json"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("\"node-x\"")
+    });
+    for n in &mut nodes[1..] {
         n.start();
     }
     wait_for("every channel held by its assigned node", Duration::from_secs(90), || {
@@ -474,6 +603,18 @@ fn three_nodes_spread_channels_and_backup_moves_them() {
         })
     });
     wait_for("36 users at the target", Duration::from_secs(60), || c.sandbox.users().len() == 36);
+    // Spread from the first cycle: every user was created by the node its
+    // channel is assigned to (no node took every channel at its start).
+    for n in &nodes {
+        let strays: Vec<String> = n
+            .writes()
+            .into_iter()
+            .filter(|w| {
+                w.strip_prefix("POST ").and_then(|u| u.split('-').next()).is_some_and(|ch| expected[ch] != n.id)
+            })
+            .collect();
+        assert!(strays.is_empty(), "{} created users of channels assigned to others: {strays:?}", n.id);
+    }
     let list = nodes[0].list();
     assert!(list.values().all(|(s, _)| s == "active"), "{list:?}");
     let refs: Vec<&Node> = nodes.iter().collect();

@@ -360,7 +360,9 @@ impl ScimClient {
     /// GET `url`, let `change` compute the new body from the current one
     /// (`None`: nothing to change), and write it with `method` (PUT or
     /// PATCH), with `If-Match` when ETags are in use. A 412 (the resource
-    /// changed in between) re-reads and tries once more. Answers the
+    /// changed in between) re-reads and tries once more; under failover the
+    /// host never lets a 412 through (it fails the operation instead), and
+    /// refuses the re-read once the node's lease has expired. Answers the
     /// written resource when the target returned it.
     pub async fn read_modify_write<F>(
         &self,

@@ -15,7 +15,9 @@
 //!   looks the user up and links it.
 //! - **update / disable / enable**: GET, overlay (or set `active`), PUT —
 //!   never PATCH. `If-Match` when ETags are in use; a 412 re-reads and
-//!   retries once. Disable/enable skip the PUT when `active` already has
+//!   retries once (under failover the host answers a 412 as a conflict
+//!   error instead, so the operation fails and the lease holder's next
+//!   cycle takes the user on: docs/failover.md). Disable/enable skip the PUT when `active` already has
 //!   the wanted value.
 //! - **delete**: DELETE; 404 means already gone.
 //! - **find group**: every group, paged by Results Per Page, compared with

@@ -84,19 +84,9 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
         }
     }
     check_state_store(config, &mut p);
-    if let Err(e) = config.cluster_settings(None)
-        && !e.contains("node_id is missing")
-    {
-        let key = if e.contains("heartbeat_interval must") {
-            "heartbeat_interval"
-        } else if e.contains("grace_period") {
-            "grace_period"
-        } else if e.contains("node_id") {
-            "node_id"
-        } else {
-            "mode"
-        };
-        p.error(format!("engine.cluster.{key}"), e);
+    // The rules `sync` applies (a missing node_id is not one: `sync --node-id` gives it).
+    for problem in config.cluster_problems() {
+        p.error(format!("engine.cluster.{}", problem.key), problem.message);
     }
     if config.connections.is_empty() {
         p.warning("connection", "no connection is configured; nothing will be provisioned");

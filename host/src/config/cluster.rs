@@ -83,7 +83,8 @@ impl Config {
     }
 
     /// The failover settings (`None`: standalone), `node_id` overridden by
-    /// `--node-id`; a message naming the key to fix otherwise.
+    /// `--node-id`; a message naming the key to fix otherwise. `sync` and
+    /// `config check` judge the file with the same [`Config::cluster_problems`].
     pub fn cluster_settings(&self, node_id: Option<&str>) -> Result<Option<ClusterSettings>, String> {
         let Some(c) = self.engine.cluster.as_ref().filter(|c| c.mode == ClusterMode::Failover) else {
             if node_id.is_some() {
@@ -91,36 +92,84 @@ impl Config {
             }
             return Ok(None);
         };
-        if self.engine.state_store.as_ref().is_none_or(|s| s.kind != StoreKind::Postgres) {
-            return Err("[engine.cluster] mode = \"failover\" needs a shared PostgreSQL state store: set [engine.state_store] kind = \"postgres\" (the SQLite store serves one node only; use mode = \"standalone\")".into());
+        // `--node-id` replaces the file's.
+        if let Some(problem) = self.cluster_problems().into_iter().find(|p| node_id.is_none() || p.key != "node_id") {
+            return Err(problem.message);
         }
         let id = node_id.map(str::to_owned).or_else(|| c.node_id.clone()).unwrap_or_default();
         let id = id.trim().to_owned();
         if id.is_empty() {
             return Err("[engine.cluster] node_id is missing: with mode = \"failover\" every node needs its own id, e.g. node_id = \"node-a\" (or pass --node-id)".into());
         }
-        if id.len() > 64 || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
-            return Err(format!(
+        check_node_id(&id).map_err(|p| p.message)?;
+        let (heartbeat, grace) = timings(c).map_err(|p| p.message)?;
+        Ok(Some(ClusterSettings { node_id: id, heartbeat, grace }))
+    }
+
+    /// Every problem of `[engine.cluster]` as the file stands, each with
+    /// the key to fix: what `config check` reports and `sync` refuses. A
+    /// missing `node_id` is not one (`sync --node-id` may give it).
+    pub fn cluster_problems(&self) -> Vec<ClusterProblem> {
+        let Some(c) = self.engine.cluster.as_ref().filter(|c| c.mode == ClusterMode::Failover) else {
+            return Vec::new();
+        };
+        let mut problems = Vec::new();
+        if self.engine.state_store.as_ref().is_none_or(|s| s.kind != StoreKind::Postgres) {
+            problems.push(ClusterProblem { key: "mode", message: "[engine.cluster] mode = \"failover\" needs a shared PostgreSQL state store: set [engine.state_store] kind = \"postgres\" (the SQLite store serves one node only; use mode = \"standalone\")".into() });
+        }
+        if let Some(id) = c.node_id.as_deref().map(str::trim).filter(|id| !id.is_empty())
+            && let Err(p) = check_node_id(id)
+        {
+            problems.push(p);
+        }
+        if let Err(p) = timings(c) {
+            problems.push(p);
+        }
+        problems
+    }
+}
+
+/// One problem of `[engine.cluster]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterProblem {
+    /// The key under `[engine.cluster]` to fix.
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn check_node_id(id: &str) -> Result<(), ClusterProblem> {
+    if id.len() > 64 || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+        return Err(ClusterProblem {
+            key: "node_id",
+            message: format!(
                 "[engine.cluster] node_id '{}' is not usable: use up to 64 letters, digits, '-', '_' or '.'",
                 id.escape_debug()
-            ));
-        }
-        let heartbeat = c.heartbeat_interval.unwrap_or(DEFAULT_HEARTBEAT);
-        let grace = c.grace_period.unwrap_or(DEFAULT_GRACE);
-        if heartbeat == 0 {
-            return Err("[engine.cluster] heartbeat_interval must be at least 1 (seconds)".into());
-        }
-        if grace < 4 * heartbeat {
-            return Err(format!(
-                "[engine.cluster] grace_period ({grace} s) must be at least 4 times heartbeat_interval ({heartbeat} s): a node renews its leases every heartbeat and keeps writing for half the grace period after a renewal; raise grace_period or lower heartbeat_interval"
-            ));
-        }
-        Ok(Some(ClusterSettings {
-            node_id: id,
-            heartbeat: Duration::from_secs(heartbeat),
-            grace: Duration::from_secs(grace),
-        }))
+            ),
+        });
     }
+    Ok(())
+}
+
+/// The heartbeat interval and grace period, checked: the one rule both
+/// `sync` and `config check` apply.
+fn timings(c: &ClusterConfig) -> Result<(Duration, Duration), ClusterProblem> {
+    let heartbeat = c.heartbeat_interval.unwrap_or(DEFAULT_HEARTBEAT);
+    let grace = c.grace_period.unwrap_or(DEFAULT_GRACE);
+    if heartbeat == 0 {
+        return Err(ClusterProblem {
+            key: "heartbeat_interval",
+            message: "[engine.cluster] heartbeat_interval must be at least 1 (seconds)".into(),
+        });
+    }
+    if grace < 4 * heartbeat {
+        return Err(ClusterProblem {
+            key: "grace_period",
+            message: format!(
+                "[engine.cluster] grace_period ({grace} s) must be at least 4 times heartbeat_interval ({heartbeat} s): a node renews its leases every heartbeat and keeps writing for half the grace period after a renewal; raise grace_period or lower heartbeat_interval"
+            ),
+        });
+    }
+    Ok((Duration::from_secs(heartbeat), Duration::from_secs(grace)))
 }
 
 #[cfg(test)]
@@ -159,5 +208,33 @@ mod tests {
         let c = config("");
         assert_eq!(c.cluster_settings(None).unwrap(), None);
         assert!(c.cluster_settings(Some("a")).unwrap_err().contains("--node-id"));
+    }
+
+    /// `config check` applies the rules `sync` applies, even when node_id
+    /// is not in the file (`sync --node-id` gives it then).
+    #[test]
+    fn config_check_and_sync_apply_the_same_timing_rules() {
+        let c =
+            config(&format!("{PG}[engine.cluster]\nmode = \"failover\"\nheartbeat_interval = 2\ngrace_period = 7\n"));
+        let refused = c.cluster_settings(Some("a")).unwrap_err();
+        assert!(refused.contains("grace_period (7 s) must be at least 4 times"), "{refused}");
+        let ctx = crate::config::check::CheckContext {
+            connectors: &crate::loader::LoadReport::default(),
+            recorded_identifier: &|_| None,
+            discovered: &|_| Vec::new(),
+            base: std::path::Path::new("."),
+        };
+        let problems = crate::config::check::check(&c, &ctx);
+        let found: Vec<_> = problems.iter().filter(|p| p.at == "engine.cluster.grace_period").collect();
+        assert_eq!(found.len(), 1, "{problems:?}");
+        assert_eq!(found[0].message, refused);
+        assert_eq!(found[0].severity, crate::config::check::Severity::Error);
+        // The missing node_id alone is no problem for `config check`.
+        let c = config(&format!("{PG}[engine.cluster]\nmode = \"failover\"\n"));
+        assert!(c.cluster_problems().is_empty());
+        // --node-id replaces a file's unusable node_id.
+        let c = config(&format!("{PG}[engine.cluster]\nmode = \"failover\"\nnode_id = \"a b\"\n"));
+        assert_eq!(c.cluster_problems()[0].key, "node_id");
+        assert_eq!(c.cluster_settings(Some("b")).unwrap().unwrap().node_id, "b");
     }
 }

@@ -149,6 +149,17 @@ impl Engine {
 
     /// Open a connection's connector, with the fields discovered for it.
     pub fn open(&self, conn: &ConnectionConfig, store: Option<&StateStore>) -> Result<Connection, ConnectorError> {
+        self.open_gated(conn, store, None)
+    }
+
+    /// [`Engine::open`] under failover: every request it sends passes
+    /// `gate` (the channel's lease, [`crate::fence`]).
+    fn open_gated(
+        &self,
+        conn: &ConnectionConfig,
+        store: Option<&StateStore>,
+        gate: Option<crate::fence::LeaseGate>,
+    ) -> Result<Connection, ConnectorError> {
         let loaded = self.connectors.get(&conn.connector).ok_or_else(|| {
             ConnectorError::config(format!("connection '{}': connector '{}' is not loaded", conn.name, conn.connector))
         })?;
@@ -157,7 +168,7 @@ impl Engine {
         let _guard = self.runtime.enter();
         let base = self.config.file.parent().unwrap_or(Path::new("."));
         let client = self.http_client(conn)?;
-        Connection::open(conn, loaded, &discovered, base, &self.redactor, client)
+        Connection::open(conn, loaded, &discovered, base, &self.redactor, client, gate)
     }
 
     /// The activation check of one connection.
@@ -304,7 +315,7 @@ impl Engine {
         conn_cfg: &ConnectionConfig,
         channels: &[&crate::config::ChannelConfig],
         hash_key: &[u8],
-        gate: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
+        gate: Option<crate::fence::LeaseGate>,
     ) -> Vec<ChannelReport> {
         let failed = |error: String| {
             channels
@@ -317,13 +328,10 @@ impl Engine {
                 })
                 .collect::<Vec<_>>()
         };
-        let mut connection = match self.open(conn_cfg, Some(store)) {
+        let connection = match self.open_gated(conn_cfg, Some(store), gate) {
             Ok(c) => c,
             Err(e) => return failed(self.redactor.redact(&e.to_string())),
         };
-        if let Some(gate) = gate {
-            connection.set_gate(gate);
-        }
         // The activation check: a plan checks the credentials first; a
         // cycle checks them before its first request to the target
         // (`Connection::activate`), so one with nothing to send sends nothing.

@@ -5,7 +5,9 @@
 //! Connectors never own sockets or timers (ARCHITECTURE.md: a plugin's copy
 //! of tokio cannot run). Every HTTP request a connector makes arrives here,
 //! is sent with reqwest, and is logged at debug level with its method, URL
-//! and status, never its headers or body, and always redacted.
+//! and status, never its headers or body, and always redacted. Under
+//! failover each request first passes the channel's lease gate
+//! ([`crate::fence`]).
 //!
 //! TLS: certificates are verified against the built-in (Mozilla) roots plus
 //! the connection's `tls.ca_file`; `tls.verify_certificates = false` turns
@@ -66,6 +68,9 @@ pub struct Services {
     pub label: String,
     /// The connection's request-rate limit, if it has one.
     pub limiter: Option<std::sync::Arc<limit::RateLimiter>>,
+    /// Failover: the channel's lease, checked before every request
+    /// ([`crate::fence`]).
+    pub gate: Option<crate::fence::LeaseGate>,
 }
 
 impl HostServices for Services {
@@ -74,6 +79,7 @@ impl HostServices for Services {
         let redactor = self.redactor.clone();
         let label = self.label.clone();
         let limiter = self.limiter.clone();
+        let gate = self.gate.clone();
         async move {
             if let Some(limiter) = &limiter {
                 limiter.acquire().await;
@@ -85,9 +91,15 @@ impl HostServices for Services {
             for (name, value) in &request.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
+            if let Some(gate) = &gate {
+                builder = gate.pass(builder, &format!("{method} {url}"))?;
+            }
             let started = std::time::Instant::now();
             let response = builder.send().await.map_err(|e| transport_error(&e, &method, &url, &redactor))?;
             let status = response.status().as_u16();
+            if let Some(gate) = &gate {
+                gate.judge(&format!("{method} {url}"), status)?;
+            }
             let headers = response
                 .headers()
                 .iter()

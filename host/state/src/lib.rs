@@ -414,8 +414,9 @@ impl StateStore {
                     }
                 }
                 let value = f(&Tx::new(Db::Postgres(conn)))?;
-                conn.batch("COMMIT")?;
+                // A COMMIT ends the transaction even when it fails: no ROLLBACK after it.
                 guard.1 = true;
+                conn.batch("COMMIT")?;
                 Ok(value)
             }
         }

@@ -133,6 +133,9 @@ impl<'a> Tx<'a> {
         }
         let mut guard = Guard(self, false, rollback, own_transaction);
         let value = f()?;
+        // A COMMIT ends the transaction even when it fails (no ROLLBACK
+        // after it); a failed RELEASE leaves the savepoint to roll back.
+        guard.1 = own_transaction;
         self.batch(commit)?;
         guard.1 = true;
         Ok(value)

@@ -54,6 +54,7 @@ impl PgConn {
             _ => Some(super::tls::connector(cfg)?),
         };
         let mut client_config = client_config;
+        client_config.notice_callback(log_notice);
         client_config.ssl_mode(match cfg.tls {
             PgTls::Disable => postgres::config::SslMode::Disable,
             _ => postgres::config::SslMode::Require,
@@ -169,7 +170,14 @@ impl Drop for PgConn {
         // Release the run lock before returning: closing the session
         // releases it too, but the server notices a closed session a moment
         // later, and the next run (or test) could be refused in between.
-        let _ = self.call(|s| Ok(s.client.batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")));
+        // A ROLLBACK only inside a transaction: outside one the server
+        // answers it with a warning ("there is no transaction in progress").
+        let sql = if self.in_transaction() {
+            "ROLLBACK; SELECT pg_advisory_unlock_all()"
+        } else {
+            "SELECT pg_advisory_unlock_all()"
+        };
+        let _ = self.call(move |s| Ok(s.client.batch_execute(sql)));
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -186,6 +194,18 @@ impl Session {
         let stmt = self.client.prepare(&to_dollar_placeholders(sql)).map_err(db_error)?;
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+}
+
+/// The server's notices and warnings. The client's default logs every one
+/// at INFO, so routine notices (`CREATE TABLE IF NOT EXISTS` on a table that
+/// exists: "relation ... already exists, skipping", at every open) filled the
+/// log. Notices go to debug; a WARNING stays a warning.
+fn log_notice(notice: postgres::error::DbError) {
+    if notice.severity().eq_ignore_ascii_case("WARNING") {
+        log::warn!(target: "provisio::state", "PostgreSQL: {}", notice.message());
+    } else {
+        log::debug!(target: "provisio::state", "PostgreSQL {}: {}", notice.severity(), notice.message());
     }
 }
 
