@@ -64,8 +64,8 @@ pub enum ChannelsCommand {
         #[arg(long)]
         channel: String,
     },
-    /// Release the deprovisions the deletion guard held: the next cycle
-    /// executes the ones that still apply.
+    /// Release the deprovisions and group deletions the deletion guard
+    /// held: the next cycle executes the ones that still apply.
     Approve {
         /// `channel` or `connection/channel`.
         #[arg(long)]
@@ -547,18 +547,30 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                 .map_err(|e| CliError::User(e.to_string()))?
                 .ok_or_else(|| CliError::User(format!("{conn}/{ch} has no state yet; nothing is held")))?;
             let held = store.held(key).map_err(|e| CliError::User(e.to_string()))?;
-            if held.is_empty() {
-                println!("{conn}/{ch}: no deprovision is held");
+            let held_groups = store.held_groups(key).map_err(|e| CliError::User(e.to_string()))?;
+            if held.is_empty() && held_groups.is_empty() {
+                println!("{conn}/{ch}: no deprovision or group deletion is held");
                 return Ok(());
             }
             store.approve_held(key, crate::engine::audit::now_unix()).map_err(|e| CliError::User(e.to_string()))?;
-            let names: Vec<&str> = held.iter().take(10).map(|h| h.unique_id.as_str()).collect();
-            println!(
-                "{conn}/{ch}: {} held deprovision(s) approved ({}{}); the next cycle executes those that still apply",
-                held.len(),
-                names.join(", "),
-                if held.len() > names.len() { ", ..." } else { "" }
-            );
+            let some = |names: Vec<&str>, total: usize| {
+                let more = if total > names.len() { ", ..." } else { "" };
+                format!("{}{more}", names.join(", "))
+            };
+            let mut approved = Vec::new();
+            if !held.is_empty() {
+                let names = held.iter().take(10).map(|h| h.unique_id.as_str()).collect();
+                approved.push(format!("{} held deprovision(s) approved ({})", held.len(), some(names, held.len())));
+            }
+            if !held_groups.is_empty() {
+                let names = held_groups.iter().take(10).map(|g| g.name.as_str()).collect();
+                approved.push(format!(
+                    "{} held group deletion(s) approved ({})",
+                    held_groups.len(),
+                    some(names, held_groups.len())
+                ));
+            }
+            println!("{conn}/{ch}: {}; the next cycle executes those that still apply", approved.join("; "));
             Ok(())
         }
         ChannelsCommand::Retry { channel } => {

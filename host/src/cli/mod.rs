@@ -210,7 +210,10 @@ pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
         status,
         s.users.to_string(),
         s.dirty.to_string(),
-        s.held_deprovisions.to_string(),
+        match s.held_group_deletions {
+            0 => s.held_deprovisions.to_string(),
+            groups => format!("{} + {groups} group(s)", s.held_deprovisions),
+        },
         last,
         s.last_error.clone().unwrap_or_default(),
     ]

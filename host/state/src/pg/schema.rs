@@ -27,7 +27,7 @@ pub(crate) const RUN_LOCK: i64 = 0x7072_6f76;
 const MIGRATION_LOCK: i64 = 0x7072_6f6d;
 
 /// The migrations in order, with the same versions as SQLite's.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Version 5: failover's nodes and per-channel leases (`cluster.rs`).
 /// Times are milliseconds of the database server's clock.
@@ -151,6 +151,17 @@ CREATE TABLE channel_health (
     failing_cycles    BIGINT NOT NULL,
     quarantined_until BIGINT,
     reason            TEXT
+);
+"#;
+
+const V6: &str = r#"
+CREATE TABLE held_group_deletions (
+    channel_id BIGINT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    guid       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    target_id  TEXT NOT NULL,
+    held_at    BIGINT NOT NULL,
+    PRIMARY KEY (channel_id, guid)
 );
 "#;
 
