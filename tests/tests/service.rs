@@ -436,7 +436,7 @@ fn a_non_loopback_address_is_refused_naming_the_key() {
 
     // The same, logged as JSON lines (PROVISIO_LOG_FORMAT=json).
     let out = s.command(&["config", "check"]).env("PROVISIO_LOG_FORMAT", "json").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
     let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
     assert_json_logs_without_secret(&lines);
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();

@@ -309,7 +309,7 @@ mod tests {
                     dirty_groups: 0,
                     unsettled_intents: 0,
                     held_deprovisions: 0,
-                    held_group_deletions: 0,
+                    held_group_deletions: 1,
                     quarantined_until: None,
                     last_cycle: None,
                     last_error: Some("401 for token s3cret-token".into()),
@@ -328,7 +328,12 @@ mod tests {
                     ..Default::default()
                 }],
                 held: Vec::new(),
-                held_groups: Vec::new(),
+                held_groups: vec![provisio_state::HeldGroup {
+                    guid: "g1".into(),
+                    name: "<b>eng</b>".into(),
+                    target_id: "t-9".into(),
+                    held_at: 1_700_000_000,
+                }],
             }],
             error: None,
         };
@@ -341,5 +346,7 @@ mod tests {
         assert!(html.contains("401 for token ******"), "{html}");
         assert!(html.contains("http-equiv=\"refresh\""), "{html}");
         assert!(html.contains("<td>7</td>"), "{html}");
+        assert!(html.contains("Held group deletions (1)") && html.contains("&lt;b&gt;eng&lt;/b&gt;"), "{html}");
+        assert!(html.contains("<td class=\"n\">0 + 1 group(s)</td>"), "{html}");
     }
 }
