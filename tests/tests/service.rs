@@ -197,6 +197,7 @@ fn after_a_known_cycle_health_and_metrics_say_so_and_sigterm_stops_cleanly() {
     assert_eq!(metric(&text, &format!("provisio_users{CHANNEL}")), Some(3.0), "{text}");
     assert_eq!(metric(&text, &format!("provisio_dirty_records{CHANNEL}")), Some(0.0), "{text}");
     assert_eq!(metric(&text, &format!("provisio_held_deprovisions{CHANNEL}")), Some(0.0), "{text}");
+    assert_eq!(metric(&text, &format!("provisio_held_group_deletions{CHANNEL}")), Some(0.0), "{text}");
     assert_eq!(metric(&text, &format!("provisio_channel_quarantined{CHANNEL}")), Some(0.0), "{text}");
     assert_eq!(metric(&text, "provisio_quarantined_channels"), Some(0.0), "{text}");
     assert_eq!(metric(&text, "provisio_lease_state{state=\"standalone\"}"), Some(1.0), "{text}");
