@@ -200,13 +200,19 @@ fn users_are_disabled_re_enabled_and_deleted_and_groups_patched() {
     assert!(active(user(&e.tenant.users(), "bob")));
     assert_eq!(e.tenant.users().len(), 3);
 
-    // Remove User Action Delete: carol leaves and is deleted; the group goes too.
+    // Remove User Action Delete: carol leaves and is deleted; the group goes
+    // too, once approved (the source returns no group: the deletion guard
+    // holds the deletion of the last one).
     s.reconfigure(|b| b.remove_user_action("Delete"));
     write(&s, &[p("alice", "Paris"), p("bob", "Lyon")], &[]);
-    s.sync_ok();
+    let out = s.sync_ok();
     let names: Vec<String> = e.tenant.users().iter().map(|u| u["userName"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(!names.contains(&"carol".to_owned()));
+    assert!(out.contains("1 group deletion(s) held"), "{out}");
+    assert_eq!(e.tenant.groups().len(), 1);
+    s.run_ok(&["channels", "approve", "--channel", "people"]);
+    s.sync_ok();
     assert!(e.tenant.groups().is_empty());
     no_refusal(&e);
 }

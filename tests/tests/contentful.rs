@@ -116,8 +116,14 @@ fn members_and_teams_lifecycle_create_delete_and_no_update() {
     assert_eq!(e.tenant.groups().len(), 1);
     assert_eq!(e.tenant.groups()[0]["displayName"], "writers");
 
-    // A team gone from the source is deleted; bob back is added again.
+    // The last team gone from the source: the source returns no group, so
+    // the deletion guard holds the deletion until approved; then the team
+    // is deleted. bob back is added again.
     s.write_directory(&[Person::new("alice"), Person::new("chloe"), Person::new("bob")], &[]);
+    let out = s.sync_ok();
+    assert!(out.contains("1 group deletion(s) held"), "{out}");
+    assert_eq!(e.tenant.groups().len(), 1);
+    s.run_ok(&["channels", "approve", "--channel", "people"]);
     s.sync_ok();
     assert!(e.tenant.groups().is_empty());
     let users = e.tenant.users();

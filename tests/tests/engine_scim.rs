@@ -311,6 +311,18 @@ fn provision_one_user_shows_each_step_and_touches_only_that_user() {
     let users = t.users();
     assert_eq!(users.len(), 1, "only bob: {users:#?}");
     assert_eq!(users[0]["userName"], "bob");
+
+    // Nobody by that name, and nothing to deprovision: "does not exist" (4).
+    let out = s.run(&["provision", "--user", "nobody"]);
+    assert_eq!(out.status.code(), Some(4), "{}", provisio_e2e::stderr(&out));
+    assert!(
+        provisio_e2e::stderr(&out).contains("'nobody' is not in any channel's scope"),
+        "{}",
+        provisio_e2e::stderr(&out)
+    );
+    let out = s.run(&["channels", "approve", "--channel", "no-such-channel"]);
+    assert_eq!(out.status.code(), Some(4), "{}", provisio_e2e::stderr(&out));
+    assert_eq!(t.users().len(), 1);
 }
 
 #[test]

@@ -340,7 +340,9 @@ fn a_stale_etag_is_re_read_and_retried_once_and_a_persistent_412_marks_the_user_
     proxy.reset_counts();
     let bob_id = user(&t.users(), "bob")["id"].as_str().unwrap().to_owned();
     s.write_directory(&[Person::new("alice").title("Principal Engineer"), Person::new("bob").title("Lead")], &[]);
-    let out = s.run_ok(&["sync", "--once"]);
+    let run = s.run(&["sync", "--once"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(6), "the cycle ran, a user failed: {out}");
     assert!(out.contains("user bob failed"), "{out}");
     assert_eq!(user(&t.users(), "bob")["title"], "Engineer");
     let bob_puts = proxy

@@ -197,6 +197,7 @@ fn after_a_known_cycle_health_and_metrics_say_so_and_sigterm_stops_cleanly() {
     assert_eq!(metric(&text, &format!("provisio_users{CHANNEL}")), Some(3.0), "{text}");
     assert_eq!(metric(&text, &format!("provisio_dirty_records{CHANNEL}")), Some(0.0), "{text}");
     assert_eq!(metric(&text, &format!("provisio_held_deprovisions{CHANNEL}")), Some(0.0), "{text}");
+    assert_eq!(metric(&text, &format!("provisio_held_group_deletions{CHANNEL}")), Some(0.0), "{text}");
     assert_eq!(metric(&text, &format!("provisio_channel_quarantined{CHANNEL}")), Some(0.0), "{text}");
     assert_eq!(metric(&text, "provisio_quarantined_channels"), Some(0.0), "{text}");
     assert_eq!(metric(&text, "provisio_lease_state{state=\"standalone\"}"), Some(1.0), "{text}");
@@ -436,7 +437,7 @@ fn a_non_loopback_address_is_refused_naming_the_key() {
 
     // The same, logged as JSON lines (PROVISIO_LOG_FORMAT=json).
     let out = s.command(&["config", "check"]).env("PROVISIO_LOG_FORMAT", "json").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
     let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
     assert_json_logs_without_secret(&lines);
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();

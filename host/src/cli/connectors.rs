@@ -74,7 +74,7 @@ fn scanned(report: &LoadReport) -> String {
 pub fn find<'a>(report: &'a LoadReport, id: &str) -> Result<&'a LoadedConnector, CliError> {
     report.get(id).ok_or_else(|| {
         let loaded: Vec<&str> = report.connectors.keys().map(String::as_str).collect();
-        CliError::User(format!(
+        CliError::NotFound(format!(
             "no connector '{id}' was loaded (loaded: {}; searched: {}). Build it, or point --connector-dir at the directory that holds it.",
             if loaded.is_empty() { "none".to_owned() } else { loaded.join(", ") },
             if report.scanned.is_empty() { "no existing directory".to_owned() } else { scanned(report) }

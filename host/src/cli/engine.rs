@@ -11,6 +11,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::exit::cycle_outcome;
 use super::output::{print_json, table};
 use super::{CliError, GlobalArgs, load_connectors};
 use crate::config::Config;
@@ -64,8 +65,8 @@ pub enum ChannelsCommand {
         #[arg(long)]
         channel: String,
     },
-    /// Release the deprovisions the deletion guard held: the next cycle
-    /// executes the ones that still apply.
+    /// Release the deprovisions and group deletions the deletion guard
+    /// held: the next cycle executes the ones that still apply.
     Approve {
         /// `channel` or `connection/channel`.
         #[arg(long)]
@@ -84,8 +85,8 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config, CliError> {
     let path: PathBuf = global
         .config
         .clone()
-        .ok_or_else(|| CliError::User("this command needs a configuration: pass --config FILE".into()))?;
-    Config::load(&path).map_err(|e| CliError::User(e.to_string()))
+        .ok_or_else(|| CliError::Config("this command needs a configuration: pass --config FILE".into()))?;
+    Config::load(&path).map_err(|e| CliError::Config(e.to_string()))
 }
 
 fn engine(global: &GlobalArgs) -> Result<Engine, CliError> {
@@ -117,7 +118,7 @@ fn report_problems(problems: &[Problem]) -> Result<(), CliError> {
     }
     let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
     if errors > 0 {
-        return Err(CliError::User(format!(
+        return Err(CliError::Config(format!(
             "the configuration has {errors} error{}; fix {} and run again (`provisio config check` lists them)",
             if errors == 1 { "" } else { "s" },
             if errors == 1 { "it" } else { "them" }
@@ -142,7 +143,7 @@ pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> 
     }
     if *json {
         let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
-        return if errors > 0 { Err(CliError::User(format!("{errors} error(s)"))) } else { Ok(()) };
+        return if errors > 0 { Err(CliError::Config(format!("{errors} error(s)"))) } else { Ok(()) };
     }
     report_problems(&problems)
 }
@@ -157,7 +158,7 @@ pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), 
     let selected: Vec<_> =
         engine.config.connections.iter().filter(|c| connection.as_ref().is_none_or(|n| n == &c.name)).collect();
     if selected.is_empty() {
-        return Err(CliError::User(format!("no connection named '{}'", connection.clone().unwrap_or_default())));
+        return Err(CliError::NotFound(format!("no connection named '{}'", connection.clone().unwrap_or_default())));
     }
     let mut failed = 0;
     let mut rows = Vec::new();
@@ -199,7 +200,7 @@ fn refresh_fields(global: &GlobalArgs, name: &str, json: bool) -> Result<(), Cli
     let conn = engine
         .config
         .connection(name)
-        .ok_or_else(|| CliError::User(format!("no connection named '{name}' in {}", engine.config.file.display())))?
+        .ok_or_else(|| CliError::NotFound(format!("no connection named '{name}' in {}", engine.config.file.display())))?
         .clone();
     let store = open_store(&engine)?;
     let before = crate::engine::discovered_fields(Some(&store), name);
@@ -259,12 +260,18 @@ pub fn print_summary(reports: &[ChannelReport]) {
         cells
     };
     for r in reports {
-        let duration = if r.quarantined.is_some() {
-            "quarantined".to_owned()
-        } else {
-            format!("{:.2} s", r.summary.duration_ms as f64 / 1000.0)
-        };
-        t.add_row(row(&r.connection, &r.channel, &r.summary, duration));
+        let mut cells =
+            row(&r.connection, &r.channel, &r.summary, format!("{:.2} s", r.summary.duration_ms as f64 / 1000.0));
+        // A channel that did not run says so where its failures would be.
+        let failed = cells.len() - 2;
+        if r.quarantined.is_some() {
+            cells[2..failed].iter_mut().for_each(|c| *c = "-".to_owned());
+            cells[failed] = "quarantined".to_owned();
+            cells[failed + 1] = "-".to_owned();
+        } else if r.summary.error.is_some() {
+            cells[failed] = format!("{} + cycle failed", r.summary.failed);
+        }
+        t.add_row(cells);
     }
     if reports.len() > 1 {
         t.add_row(row("total", "", &total(reports), String::new()));
@@ -284,10 +291,6 @@ pub fn print_summary(reports: &[ChannelReport]) {
             println!("{}/{}: user {user} failed: {error} (marked dirty; retried next cycle)", r.connection, r.channel);
         }
     }
-}
-
-fn cycle_failed(reports: &[ChannelReport]) -> bool {
-    reports.iter().any(|r| r.summary.error.is_some())
 }
 
 fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelReport>, CliError> {
@@ -391,11 +394,7 @@ fn sync_loop(engine: &Engine, once: bool, channel: Option<String>, listen: Optio
             return Ok(());
         }
         if once {
-            return if cycle_failed(&reports) {
-                Err(CliError::User("a channel's cycle failed (see above)".into()))
-            } else {
-                Ok(())
-            };
+            return cycle_outcome(&reports);
         }
         notice(&format!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs()));
         let wake = std::time::Instant::now() + frequency;
@@ -446,10 +445,9 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
             println!("  {unchanged} user(s) already in step; nothing was written to the target or the state.");
         }
     }
-    if cycle_failed(&reports) {
-        Err(CliError::User("a channel could not be planned (see above)".into()))
-    } else {
-        Ok(())
+    match reports.iter().filter(|r| r.summary.error.is_some()).count() {
+        0 => Ok(()),
+        n => Err(CliError::ChannelNotRun(format!("{n} channel(s) could not be planned (see above)"))),
     }
 }
 
@@ -468,6 +466,7 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
             found.insert(format!("{}/{}", conn.name, ch.name), u);
         }
     }
+    let in_scope = found.values().any(Option::is_some);
     let guid = match found.values().flatten().last() {
         Some(u) => u.guid.clone(),
         None => {
@@ -500,8 +499,12 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     println!("step 3, result:");
     let reports = run_cycle(&engine, &CycleOptions { user: Some(guid), user_read, ..CycleOptions::default() })?;
     print_summary(&reports);
-    if cycle_failed(&reports) || reports.iter().any(|r| r.summary.failed > 0) {
-        return Err(CliError::User("the user could not be provisioned (see above)".into()));
+    cycle_outcome(&reports)?;
+    let t = total(&reports);
+    if !in_scope && t.disabled + t.deleted == 0 {
+        return Err(CliError::NotFound(format!(
+            "'{user}' is not in any channel's scope, and no channel had provisioned it: nothing to do"
+        )));
     }
     Ok(())
 }
@@ -547,18 +550,30 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                 .map_err(|e| CliError::User(e.to_string()))?
                 .ok_or_else(|| CliError::User(format!("{conn}/{ch} has no state yet; nothing is held")))?;
             let held = store.held(key).map_err(|e| CliError::User(e.to_string()))?;
-            if held.is_empty() {
-                println!("{conn}/{ch}: no deprovision is held");
+            let held_groups = store.held_groups(key).map_err(|e| CliError::User(e.to_string()))?;
+            if held.is_empty() && held_groups.is_empty() {
+                println!("{conn}/{ch}: no deprovision or group deletion is held");
                 return Ok(());
             }
             store.approve_held(key, crate::engine::audit::now_unix()).map_err(|e| CliError::User(e.to_string()))?;
-            let names: Vec<&str> = held.iter().take(10).map(|h| h.unique_id.as_str()).collect();
-            println!(
-                "{conn}/{ch}: {} held deprovision(s) approved ({}{}); the next cycle executes those that still apply",
-                held.len(),
-                names.join(", "),
-                if held.len() > names.len() { ", ..." } else { "" }
-            );
+            let some = |names: Vec<&str>, total: usize| {
+                let more = if total > names.len() { ", ..." } else { "" };
+                format!("{}{more}", names.join(", "))
+            };
+            let mut approved = Vec::new();
+            if !held.is_empty() {
+                let names = held.iter().take(10).map(|h| h.unique_id.as_str()).collect();
+                approved.push(format!("{} held deprovision(s) approved ({})", held.len(), some(names, held.len())));
+            }
+            if !held_groups.is_empty() {
+                let names = held_groups.iter().take(10).map(|g| g.name.as_str()).collect();
+                approved.push(format!(
+                    "{} held group deletion(s) approved ({})",
+                    held_groups.len(),
+                    some(names, held_groups.len())
+                ));
+            }
+            println!("{conn}/{ch}: {}; the next cycle executes those that still apply", approved.join("; "));
             Ok(())
         }
         ChannelsCommand::Retry { channel } => {
@@ -599,7 +614,7 @@ fn resolve_channel(config: &Config, sel: &str) -> Result<(String, String), CliEr
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(CliError::User(format!("no channel '{sel}' in {}", config.file.display()))),
-        _ => Err(CliError::User(format!("'{sel}' names several channels; use connection/channel"))),
+        [] => Err(CliError::NotFound(format!("no channel '{sel}' in {}", config.file.display()))),
+        _ => Err(CliError::Config(format!("'{sel}' names several channels; use connection/channel"))),
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 pub mod connectors;
 pub mod demo;
 pub mod engine;
+pub mod exit;
 pub mod nodes;
 pub mod output;
 pub mod state;
@@ -134,23 +135,46 @@ pub enum Command {
     Demo,
 }
 
-/// A failure of a command, mapped to an exit status by the binary.
+/// A failure of a command, mapped to an exit status by the binary (the
+/// table is in [`exit`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// Something the user asked for does not exist or cannot be used.
+    /// The command could not do its job (status 1).
     #[error("{0}")]
     User(String),
-    /// Writing output failed (for example a closed pipe).
+    /// A usage or configuration error (status 2).
+    #[error("{0}")]
+    Config(String),
+    /// Something named does not exist (status 4).
+    #[error("{0}")]
+    NotFound(String),
+    /// A channel could not run: quarantined, or its cycle failed (status 5).
+    #[error("{0}")]
+    ChannelNotRun(String),
+    /// The cycle ran but operations failed, leaving dirty records (status 6).
+    #[error("{0}")]
+    OperationsFailed(String),
+    /// Writing output failed (for example a closed pipe; status 3).
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
 }
 
 impl CliError {
-    pub fn exit_code(&self) -> i32 {
+    /// The exit status this failure gives.
+    pub fn status(&self) -> exit::ExitStatus {
+        use exit::ExitStatus;
         match self {
-            CliError::User(_) => 1,
-            CliError::Io(_) => 3,
+            CliError::User(_) => ExitStatus::Failure,
+            CliError::Config(_) => ExitStatus::Usage,
+            CliError::NotFound(_) => ExitStatus::NotFound,
+            CliError::ChannelNotRun(_) => ExitStatus::ChannelNotRun,
+            CliError::OperationsFailed(_) => ExitStatus::OperationsFailed,
+            CliError::Io(_) => ExitStatus::Output,
         }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.status().code()
     }
 }
 
@@ -190,9 +214,9 @@ fn config_connector_dirs(file: &std::path::Path) -> Result<Vec<PathBuf>, CliErro
         engine: Engine,
     }
     let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::User(format!("cannot read the configuration {}: {e}", file.display())))?;
+        .map_err(|e| CliError::Config(format!("cannot read the configuration {}: {e}", file.display())))?;
     let partial: Partial = toml::from_str(&text)
-        .map_err(|e| CliError::User(format!("{}: {}", file.display(), e.to_string().trim_end())))?;
+        .map_err(|e| CliError::Config(format!("{}: {}", file.display(), e.to_string().trim_end())))?;
     Ok(partial.engine.connector_dirs)
 }
 
@@ -218,7 +242,10 @@ pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
         status,
         s.users.to_string(),
         s.dirty.to_string(),
-        s.held_deprovisions.to_string(),
+        match s.held_group_deletions {
+            0 => s.held_deprovisions.to_string(),
+            groups => format!("{} + {groups} group(s)", s.held_deprovisions),
+        },
         last,
         s.last_error.clone().unwrap_or_default(),
     ]
@@ -243,7 +270,7 @@ pub fn load_connectors(global: &GlobalArgs) -> Result<LoadReport, CliError> {
     let missing = dirs::missing(&dirs);
     if !missing.is_empty() {
         let lines: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
-        return Err(CliError::User(lines.join("\n")));
+        return Err(CliError::NotFound(lines.join("\n")));
     }
     let paths: Vec<PathBuf> = dirs.iter().map(|d| d.path.clone()).collect();
     let report = loader::load_dirs(&paths);

@@ -99,7 +99,9 @@ fn list(config: &Config, pg: &provisio_state::PgConfig, json: bool) -> Result<()
 
 fn set(pg: &provisio_state::PgConfig, node: &str, backup: bool) -> Result<(), CliError> {
     if !cluster::set_node_backup(pg, node, backup).map_err(user)? {
-        return Err(CliError::User(format!("no node '{node}' has registered; `provisio nodes list` shows the nodes")));
+        return Err(CliError::NotFound(format!(
+            "no node '{node}' has registered; `provisio nodes list` shows the nodes"
+        )));
     }
     if backup {
         println!(

@@ -6,17 +6,17 @@ use comfy_table::{ContentArrangement, Table};
 use std::io::{IsTerminal, Write};
 
 /// A table with provisio's house style, fitted to the terminal's width when
-/// there is one.
+/// there is one; written to a pipe or a file, its cells are never wrapped
+/// (a script reads each row on one line).
 pub fn table<I, S>(header: I) -> Table
 where
     I: IntoIterator<Item = S>,
     S: Into<comfy_table::Cell>,
 {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
-    if !std::io::stdout().is_terminal() {
-        t.set_width(120);
-    }
+    let arrangement =
+        if std::io::stdout().is_terminal() { ContentArrangement::Dynamic } else { ContentArrangement::Disabled };
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(arrangement);
     t.set_header(header);
     t
 }

@@ -99,7 +99,7 @@ fn migrate(global: &super::GlobalArgs, from: &Path) -> Result<(), CliError> {
         )));
     }
     if !from.is_file() {
-        return Err(CliError::User(format!("--from {}: there is no SQLite state store there", from.display())));
+        return Err(CliError::NotFound(format!("--from {}: there is no SQLite state store there", from.display())));
     }
     // The key first: refuse before copying anything if the keys disagree.
     let source_key_path = from.with_extension("key");

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use super::audit::{Audit, now_unix};
 use super::decide::{Decision, Policy};
-use super::groups::sync_groups;
-use super::guard::{Verdict, judge};
+use super::groups::GroupRun;
+use super::guard::{Verdict, hold_message, judge};
 use super::listing;
 use super::record::Recorder;
 use super::source::{ChannelRead, ChannelScope, has_change_detection, read_channel};
@@ -277,8 +277,14 @@ impl ChannelRun<'_> {
                 w.decision = Decision::Nothing;
             }
         }
+        // An operator's approval releases this cycle's held deprovisions and
+        // group deletions; it is used up once both were judged.
+        let approved = match (key, &self.only) {
+            (Some(key), None) => self.store.approval(key).map_err(|e| e.to_string())?.is_some(),
+            _ => false,
+        };
         if self.only.is_none() {
-            self.guard_deletions(key, &mut work, linked, source_entries, report)?;
+            self.guard_deletions(key, &mut work, linked, source_entries, approved, report)?;
         }
         for message in plan.warnings {
             if !self.dry_run {
@@ -408,12 +414,36 @@ impl ChannelRun<'_> {
                 .filter_map(|u| u.target_id.map(|t| (u.guid, t)))
                 .collect();
             let snapshot = Snapshot { users: Vec::new(), groups };
-            let counts =
-                sync_groups(self.conn, self.store, key, &snapshot, &user_targets, timeout, now_unix(), self.redactor)
-                    .await?;
+            let run = GroupRun {
+                conn: self.conn,
+                store: self.store,
+                key,
+                channel: &self.channel.name,
+                audit: self.audit,
+                cycle: cycle.get(),
+                redactor: self.redactor,
+                guard: &self.channel.deletion_guard,
+                approved,
+                timeout,
+            };
+            let counts = run.sync(&snapshot, &user_targets, now_unix()).await?;
+            self.audit.flush();
+            if approved {
+                self.store.clear_approval(key).map_err(|e| e.to_string())?;
+            }
             report.summary.groups_created = counts.created;
             report.summary.groups_updated = counts.updated;
             report.summary.groups_deleted = counts.deleted;
+            if let Some((held, reason)) = counts.held {
+                let message = hold_message(
+                    &reason,
+                    &format!("{held} group deletion(s) held, no group deleted"),
+                    &self.conn.name,
+                    &self.channel.name,
+                );
+                tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
+                report.warnings.push(message);
+            }
             for (name, error) in counts.failed {
                 report.summary.failed += 1;
                 report.failures.push((format!("group {name}"), self.redactor.redact(&error)));
@@ -465,20 +495,18 @@ impl ChannelRun<'_> {
 
     /// The accidental-deletion guard (see [`super::guard`]): hold this
     /// cycle's deprovisions when there are too many, unless an operator
-    /// approved them.
+    /// `approved` them. A channel that manages groups keeps the approval
+    /// for its group deletions (see [`super::groups`]).
     fn guard_deletions(
         &self,
         key: Option<ChannelKey>,
         work: &mut [Work],
         linked: u64,
         source_entries: u64,
+        approved: bool,
         report: &mut ChannelReport,
     ) -> Result<(), String> {
         let deprovisions = work.iter().filter(|w| matches!(w.decision, Decision::Deprovision(_))).count() as u64;
-        let approved = match key {
-            Some(key) => self.store.approval(key).map_err(|e| e.to_string())?.is_some(),
-            None => false,
-        };
         let verdict = judge(&self.channel.deletion_guard, deprovisions, linked, source_entries);
         let reason = match verdict {
             Verdict::Hold { reason } if !approved => reason,
@@ -486,7 +514,7 @@ impl ChannelRun<'_> {
                 // Allowed (or approved): nothing stays held.
                 if let (Some(key), false) = (key, self.dry_run) {
                     self.store.set_held(key, &[]).map_err(|e| e.to_string())?;
-                    if approved {
+                    if approved && !self.channel.groups {
                         self.store.clear_approval(key).map_err(|e| e.to_string())?;
                     }
                 }
@@ -505,11 +533,11 @@ impl ChannelRun<'_> {
                 w.decision = Decision::Held(action);
             }
         }
-        let message = format!(
-            "deletion guard: {reason}; {} deprovision(s) held, nothing deleted or disabled. If this is intended, run `provisio channels approve --channel {}/{}`",
-            held.len(),
-            self.conn.name,
-            self.channel.name
+        let message = hold_message(
+            &reason,
+            &format!("{} deprovision(s) held, nothing deleted or disabled", held.len()),
+            &self.conn.name,
+            &self.channel.name,
         );
         if !self.dry_run {
             tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");

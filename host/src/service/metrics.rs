@@ -11,6 +11,7 @@
 //! | `provisio_users` | gauge | `connection`, `channel` | users the channel's state knows |
 //! | `provisio_dirty_records` | gauge | `connection`, `channel` | users whose last push failed, waiting for a retry |
 //! | `provisio_held_deprovisions` | gauge | `connection`, `channel` | deprovisions the deletion guard holds for approval |
+//! | `provisio_held_group_deletions` | gauge | `connection`, `channel` | group deletions the deletion guard holds for approval |
 //! | `provisio_channel_quarantined` | gauge | `connection`, `channel` | 1 while the channel is quarantined |
 //! | `provisio_quarantined_channels` | gauge | | how many channels are quarantined |
 //! | `provisio_lease_state` | gauge | `state`; with failover also `connection`, `channel` | 1 for the node's lease state: `standalone` (one node, no shared lease); with failover one series per channel, `held` (this node runs it), `standby` (another node does, or nobody yet) or `backup` (this node is in backup) |
@@ -95,6 +96,7 @@ pub struct Metrics {
     users: Family<ChannelLabels, Gauge>,
     dirty: Family<ChannelLabels, Gauge>,
     held: Family<ChannelLabels, Gauge>,
+    held_groups: Family<ChannelLabels, Gauge>,
     quarantined: Family<ChannelLabels, Gauge>,
     quarantined_total: Gauge,
     lease: Family<LeaseLabels, Gauge>,
@@ -126,6 +128,7 @@ impl Metrics {
             users: Family::default(),
             dirty: Family::default(),
             held: Family::default(),
+            held_groups: Family::default(),
             quarantined: Family::default(),
             quarantined_total: Gauge::default(),
             lease: Family::default(),
@@ -150,6 +153,11 @@ impl Metrics {
         r.register("users", "Users the channel's state knows", m.users.clone());
         r.register("dirty_records", "Users whose last push failed, waiting for a retry", m.dirty.clone());
         r.register("held_deprovisions", "Deprovisions held by the deletion guard until approved", m.held.clone());
+        r.register(
+            "held_group_deletions",
+            "Group deletions held by the deletion guard until approved",
+            m.held_groups.clone(),
+        );
         r.register("channel_quarantined", "1 while the channel is quarantined", m.quarantined.clone());
         r.register("quarantined_channels", "Channels in quarantine", m.quarantined_total.clone());
         r.register(
@@ -243,7 +251,7 @@ impl Metrics {
                 self.lease.get_or_create(&labels).set(1);
             }
         }
-        for family in [&self.users, &self.dirty, &self.held, &self.quarantined] {
+        for family in [&self.users, &self.dirty, &self.held, &self.held_groups, &self.quarantined] {
             family.clear();
         }
         let now = crate::engine::audit::now_unix();
@@ -256,6 +264,7 @@ impl Metrics {
             self.users.get_or_create(&labels).set(s.map_or(0, |s| s.users as i64));
             self.dirty.get_or_create(&labels).set(s.map_or(0, |s| s.dirty as i64));
             self.held.get_or_create(&labels).set(s.map_or(0, |s| s.held_deprovisions as i64));
+            self.held_groups.get_or_create(&labels).set(s.map_or(0, |s| s.held_group_deletions as i64));
             self.quarantined.get_or_create(&labels).set(i64::from(q));
         }
         self.quarantined_total.set(quarantined);

@@ -6,7 +6,7 @@
 //! connector, entity id, active; never a setting), and per channel its
 //! status (ok, failing, quarantined), users, dirty records, held
 //! deprovisions, its last cycles with their counts, and the dirty records
-//! and held deprovisions themselves. Every text goes through [`escape`]
+//! and held deprovisions and group deletions themselves. Every text goes through [`escape`]
 //! (user identifiers and errors are the target's or the directory's words,
 //! not ours) and through the redactor.
 
@@ -117,7 +117,14 @@ pub(crate) fn render(shared: &Shared, view: &StoreView) -> String {
     h.push_str("<h2>Channels</h2>\n<table id=\"channels\"><tr><th>connection</th><th>channel</th><th>status</th><th>users</th><th>dirty</th><th>held deprovisions</th><th>last cycle</th><th>last error</th></tr>\n");
     let now = crate::engine::audit::now_unix();
     for ch in &view.channels {
-        let (users, dirty, held) = ch.summary.as_ref().map_or((0, 0, 0), |s| (s.users, s.dirty, s.held_deprovisions));
+        let (users, dirty) = ch.summary.as_ref().map_or((0, 0), |s| (s.users, s.dirty));
+        let held = match ch.summary.as_ref() {
+            Some(s) if s.held_group_deletions > 0 => {
+                format!("{} + {} group(s)", s.held_deprovisions, s.held_group_deletions)
+            }
+            Some(s) => s.held_deprovisions.to_string(),
+            None => "0".to_owned(),
+        };
         let last = ch
             .summary
             .as_ref()
@@ -232,13 +239,29 @@ fn channel_section(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String)
             );
         }
         h.push_str("</table>\n");
-        let _ = writeln!(
-            h,
-            "<p>Release them with <code>provisio channels approve --channel {}/{}</code>.</p>",
-            r(&ch.connection),
-            r(&ch.channel)
-        );
+        release_hint(h, ch, r);
     }
+    let held_groups = ch.summary.as_ref().map_or(0, |s| s.held_group_deletions);
+    if held_groups > 0 {
+        let _ = writeln!(h, "<h3>Held group deletions ({held_groups})</h3>");
+        h.push_str("<table class=\"held\"><tr><th>group</th><th>target id</th><th>held since</th></tr>\n");
+        for g in &ch.held_groups {
+            let _ =
+                writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", r(&g.name), r(&g.target_id), time(g.held_at));
+        }
+        h.push_str("</table>\n");
+        release_hint(h, ch, r);
+    }
+}
+
+/// How to release what the deletion guard holds.
+fn release_hint(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String) {
+    let _ = writeln!(
+        h,
+        "<p>Release them with <code>provisio channels approve --channel {}/{}</code>.</p>",
+        r(&ch.connection),
+        r(&ch.channel)
+    );
 }
 
 #[cfg(test)]
@@ -286,6 +309,7 @@ mod tests {
                     dirty_groups: 0,
                     unsettled_intents: 0,
                     held_deprovisions: 0,
+                    held_group_deletions: 1,
                     quarantined_until: None,
                     last_cycle: None,
                     last_error: Some("401 for token s3cret-token".into()),
@@ -304,6 +328,12 @@ mod tests {
                     ..Default::default()
                 }],
                 held: Vec::new(),
+                held_groups: vec![provisio_state::HeldGroup {
+                    guid: "g1".into(),
+                    name: "<b>eng</b>".into(),
+                    target_id: "t-9".into(),
+                    held_at: 1_700_000_000,
+                }],
             }],
             error: None,
         };
@@ -316,5 +346,7 @@ mod tests {
         assert!(html.contains("401 for token ******"), "{html}");
         assert!(html.contains("http-equiv=\"refresh\""), "{html}");
         assert!(html.contains("<td>7</td>"), "{html}");
+        assert!(html.contains("Held group deletions (1)") && html.contains("&lt;b&gt;eng&lt;/b&gt;"), "{html}");
+        assert!(html.contains("<td class=\"n\">0 + 1 group(s)</td>"), "{html}");
     }
 }

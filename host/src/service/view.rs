@@ -6,7 +6,7 @@
 //! Only the channels of the running configuration are shown; a store that
 //! does not exist yet (before the first cycle) reads as no state at all.
 
-use provisio_state::{ChannelSummary, CycleRecord, Held, StateError, StateStore, UserState};
+use provisio_state::{ChannelSummary, CycleRecord, Held, HeldGroup, StateError, StateStore, UserState};
 
 use crate::config::Config;
 
@@ -32,6 +32,8 @@ pub struct ChannelView {
     pub dirty: Vec<UserState>,
     /// Up to [`LIST_LIMIT`] held deprovisions (detail only).
     pub held: Vec<Held>,
+    /// Up to [`LIST_LIMIT`] held group deletions (detail only).
+    pub held_groups: Vec<HeldGroup>,
 }
 
 /// The store as the service shows it.
@@ -43,7 +45,7 @@ pub struct StoreView {
 }
 
 /// Read the store of `config` for its channels; `detail` adds the cycles,
-/// dirty users and held deprovisions the page lists.
+/// dirty users, held deprovisions and held group deletions the page lists.
 pub fn read(config: &Config, detail: bool) -> StoreView {
     let mut view = StoreView::default();
     for conn in &config.connections {
@@ -84,6 +86,9 @@ fn fill(store: &StateStore, view: &mut StoreView, detail: bool) -> Result<(), St
             let mut held = store.held(key)?;
             held.truncate(LIST_LIMIT);
             ch.held = held;
+            let mut held_groups = store.held_groups(key)?;
+            held_groups.truncate(LIST_LIMIT);
+            ch.held_groups = held_groups;
         }
     }
     Ok(())

@@ -30,6 +30,7 @@ pub(crate) const TABLES: &[&str] = &[
     "held_deprovisions",
     "deprovision_approvals",
     "channel_health",
+    "held_group_deletions",
 ];
 
 /// Tables whose `id` comes from a sequence (SQLite `AUTOINCREMENT`).

@@ -97,7 +97,8 @@ impl Tx<'_> {
                  (SELECT COUNT(*) FROM group_state g WHERE g.channel_id = c.id AND g.dirty = 1),
                  (SELECT COUNT(*) FROM intents i WHERE i.channel_id = c.id),
                  (SELECT COUNT(*) FROM held_deprovisions h WHERE h.channel_id = c.id),
-                 (SELECT quarantined_until FROM channel_health q WHERE q.channel_id = c.id)
+                 (SELECT quarantined_until FROM channel_health q WHERE q.channel_id = c.id),
+                 (SELECT COUNT(*) FROM held_group_deletions hg WHERE hg.channel_id = c.id)
              FROM channels c ORDER BY c.connection, c.name",
             &[],
         )?;
@@ -115,6 +116,7 @@ impl Tx<'_> {
                     unsettled_intents: to_u64(row.get(7)?),
                     held_deprovisions: to_u64(row.get(8)?),
                     quarantined_until: row.get(9)?,
+                    held_group_deletions: to_u64(row.get(10)?),
                     last_cycle: None,
                     last_error: None,
                 })

@@ -122,7 +122,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use cycles::KEEP_CYCLES;
 pub use error::StateError;
 pub use health::Health;
-pub use held::Held;
+pub use held::{Held, HeldGroup};
 pub use model::{
     ChannelKey, ChannelSummary, CycleId, CycleRecord, CycleSummary, Deprovision, GroupState, HighWater, Intent,
     IntentKind, UserState, UserStatus,
@@ -480,6 +480,8 @@ delegate! {
     fn discovered_fields(&self, connection: &str) -> Option<(String, i64)>;
     fn set_held(&self, ch: ChannelKey, held: &[Held]) -> ();
     fn held(&self, ch: ChannelKey) -> Vec<Held>;
+    fn set_held_groups(&self, ch: ChannelKey, held: &[HeldGroup]) -> ();
+    fn held_groups(&self, ch: ChannelKey) -> Vec<HeldGroup>;
     fn approve_held(&self, ch: ChannelKey, now: i64) -> u64;
     fn approval(&self, ch: ChannelKey) -> Option<i64>;
     fn clear_approval(&self, ch: ChannelKey) -> ();

@@ -227,6 +227,9 @@ pub struct ChannelSummary {
     pub unsettled_intents: u64,
     /// Deprovisions held by the deletion guard, waiting for approval.
     pub held_deprovisions: u64,
+    /// Group deletions held by the deletion guard, waiting for approval.
+    #[serde(default)]
+    pub held_group_deletions: u64,
     /// Quarantined until this Unix time, if the channel is.
     pub quarantined_until: Option<i64>,
     /// The latest cycle, finished or not.

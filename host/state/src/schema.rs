@@ -42,7 +42,20 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations in order: index 0 takes an empty store to version 1.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+
+/// Version 7: group deletions held by the deletion guard (released by the
+/// same approval as held deprovisions).
+const V7: &str = r#"
+CREATE TABLE held_group_deletions (
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    guid       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    target_id  TEXT NOT NULL,
+    held_at    INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, guid)
+);
+"#;
 
 /// Version 6: what an unsettled create intent knows (issue 26): `attempts`,
 /// how many creates provisio may have sent for the user without learning

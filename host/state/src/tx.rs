@@ -243,6 +243,7 @@ impl<'a> Tx<'a> {
                 "held_deprovisions",
                 "deprovision_approvals",
                 "channel_health",
+                "held_group_deletions",
             ] {
                 self.exec(&format!("DELETE FROM {table} WHERE channel_id = ?1"), vals![key.0])?;
             }

@@ -27,7 +27,7 @@ pub(crate) const RUN_LOCK: i64 = 0x7072_6f76;
 const MIGRATION_LOCK: i64 = 0x7072_6f6d;
 
 /// The migrations in order, with the same versions as SQLite's.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// Version 6: what an unsettled create intent knows (issue 26): `attempts`,
 /// how many creates provisio may have sent for the user without learning
@@ -161,6 +161,18 @@ CREATE TABLE channel_health (
     failing_cycles    BIGINT NOT NULL,
     quarantined_until BIGINT,
     reason            TEXT
+);
+"#;
+
+/// Version 7: group deletions held by the deletion guard.
+const V7: &str = r#"
+CREATE TABLE held_group_deletions (
+    channel_id BIGINT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    guid       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    target_id  TEXT NOT NULL,
+    held_at    BIGINT NOT NULL,
+    PRIMARY KEY (channel_id, guid)
 );
 "#;
 
