@@ -274,6 +274,11 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path,
             }
             continue;
         }
+        if spec.secret
+            && let Ok(serde_json::Value::String(secret)) = value.resolve()
+        {
+            weak_secret(conn, spec, &secret, &where_, p);
+        }
         match value {
             SettingValue::Plain(v) => {
                 if spec.secret && !v.is_null() {
@@ -312,6 +317,33 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path,
     }
 }
 
+/// Warn about a secret too short to mask safely, a plain word, or one that
+/// also appears in another setting (a URL path segment): masking it there
+/// too gives it away by position (RELIABILITY.md, "Secrets never leak").
+fn weak_secret(conn: &ConnectionConfig, spec: &SettingSpec, secret: &str, where_: &str, p: &mut Problems) {
+    if secret.is_empty() {
+        return;
+    }
+    if let Some(why) = crate::redact::forms::weakness(secret) {
+        p.warning(where_, format!("'{}' is a weak secret: {why}", spec.label));
+    }
+    for (other, value) in &conn.settings {
+        if let SettingValue::Plain(serde_json::Value::String(text)) = value
+            && other != &spec.name
+            && text.contains(secret)
+        {
+            p.warning(
+                where_,
+                format!(
+                    "'{}' also appears in setting '{other}', where it is masked too: anyone who sees that setting \
+                     masked learns the secret; use a secret that appears nowhere else",
+                    spec.label
+                ),
+            );
+        }
+    }
+}
+
 fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
     let ok = match spec.kind {
         SettingKind::Boolean => v.is_boolean(),
@@ -322,7 +354,21 @@ fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
         SettingKind::File => v.is_string(),
         SettingKind::String | SettingKind::List => v.is_string(),
     };
-    (!ok).then(|| format!("'{}' must be {}, not {v}", spec.label, kind_label(spec)))
+    // A secret's value is never quoted, only what kind of value it is.
+    let shown = if spec.secret { json_kind(v).to_owned() } else { v.to_string() };
+    (!ok).then(|| format!("'{}' must be {}, not {shown}", spec.label, kind_label(spec)))
+}
+
+/// What kind of JSON value `v` is, for a message that must not quote it.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "an empty value",
+        serde_json::Value::Bool(_) => "a boolean (value not shown: it is a secret)",
+        serde_json::Value::Number(_) => "a number (value not shown: it is a secret)",
+        serde_json::Value::String(_) => "this text (value not shown: it is a secret)",
+        serde_json::Value::Array(_) => "a list (value not shown: it is a secret)",
+        serde_json::Value::Object(_) => "a table (value not shown: it is a secret)",
+    }
 }
 
 fn check_options(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Problems) {

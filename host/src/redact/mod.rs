@@ -90,6 +90,14 @@ impl Redactor {
         Self::default()
     }
 
+    /// The process's redactor: the engine's, and the one every log line
+    /// ([`crate::logging`]) and the CLI's error exit go through, so that
+    /// nothing is printed unmasked whichever path printed it.
+    pub fn process() -> &'static Redactor {
+        static PROCESS: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+        PROCESS.get_or_init(Redactor::new)
+    }
+
     /// Register a secret for the rest of the run.
     pub fn add(&self, secret: &str) {
         {
