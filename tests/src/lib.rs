@@ -12,6 +12,7 @@
 
 pub mod emulators;
 pub mod http_serve;
+pub mod leaks;
 pub mod pingid_emulator;
 pub mod postgres;
 pub mod proxy;
@@ -19,6 +20,7 @@ pub mod sandbox;
 pub mod scenario;
 pub mod scim11_server;
 pub mod scim_peer;
+pub mod service;
 pub mod slapd;
 
 use std::path::{Path, PathBuf};
