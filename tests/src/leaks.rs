@@ -195,7 +195,8 @@ pub fn decoded_base64_runs(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut decoded = Vec::new();
             for start in 0..4 {
                 let body = &run[start..];
-                let body = &body[..body.len() / 4 * 4];
+                // A last group of one character carries no whole byte.
+                let body = if body.len() % 4 == 1 { &body[..body.len() - 1] } else { body };
                 if let Ok(d) = engine.decode(body) {
                     decoded.extend_from_slice(&d);
                     decoded.push(0);

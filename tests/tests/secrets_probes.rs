@@ -280,7 +280,7 @@ fn a_mis_folded_masked_value_is_not_quoted_nor_stored() {
 }
 
 #[test]
-fn config_check_warns_about_weak_secrets() {
+fn config_check_warns_about_weak_secrets_and_never_quotes_one() {
     let warned = |token: &str, url: &str| {
         let s = Scenario::scim(url, token).build();
         people(&s);
@@ -294,4 +294,20 @@ fn config_check_warns_about_weak_secrets() {
     let out = warned("t0k-in-the-path-77", "http://127.0.0.1:9/t0k-in-the-path-77/scim/v2");
     assert!(out.contains("also appears in setting 'scim_url'"), "{out}");
     assert!(!warned("Tok-91f3-long-enough", "http://127.0.0.1:9/scim/v2").contains("weak"));
+
+    // A secret of the wrong type, inline: refused without being quoted.
+    let s = ScenarioBuilder::new("scim")
+        .setting("scim_url", "http://127.0.0.1:9/scim/v2")
+        .setting("authentication_method", "basic")
+        .setting("basic_username", "ops")
+        .setting("basic_password", 98765432101_i64)
+        .build();
+    people(&s);
+    for args in [&["config", "check"][..], &["connections", "test"], &["provision", "--user", "alice"]] {
+        let out = text(&s.run(args));
+        assert!(!out.contains("98765432101"), "{args:?}: {out}");
+        if args[0] == "config" {
+            assert!(out.contains("'Basic Authentication Password' must be text, not a number"), "{out}");
+        }
+    }
 }

@@ -277,7 +277,9 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path,
         if spec.secret
             && let Ok(serde_json::Value::String(secret)) = value.resolve()
         {
-            weak_secret(conn, spec, &secret, &where_, p);
+            for warning in super::secret::weaknesses(conn, spec, &secret) {
+                p.warning(&where_, warning);
+            }
         }
         match value {
             SettingValue::Plain(v) => {
@@ -317,33 +319,6 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path,
     }
 }
 
-/// Warn about a secret too short to mask safely, a plain word, or one that
-/// also appears in another setting (a URL path segment): masking it there
-/// too gives it away by position (RELIABILITY.md, "Secrets never leak").
-fn weak_secret(conn: &ConnectionConfig, spec: &SettingSpec, secret: &str, where_: &str, p: &mut Problems) {
-    if secret.is_empty() {
-        return;
-    }
-    if let Some(why) = crate::redact::forms::weakness(secret) {
-        p.warning(where_, format!("'{}' is a weak secret: {why}", spec.label));
-    }
-    for (other, value) in &conn.settings {
-        if let SettingValue::Plain(serde_json::Value::String(text)) = value
-            && other != &spec.name
-            && text.contains(secret)
-        {
-            p.warning(
-                where_,
-                format!(
-                    "'{}' also appears in setting '{other}', where it is masked too: anyone who sees that setting \
-                     masked learns the secret; use a secret that appears nowhere else",
-                    spec.label
-                ),
-            );
-        }
-    }
-}
-
 fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
     let ok = match spec.kind {
         SettingKind::Boolean => v.is_boolean(),
@@ -355,20 +330,8 @@ fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
         SettingKind::String | SettingKind::List => v.is_string(),
     };
     // A secret's value is never quoted, only what kind of value it is.
-    let shown = if spec.secret { json_kind(v).to_owned() } else { v.to_string() };
+    let shown = if spec.secret { super::secret::kind_of(v).to_owned() } else { v.to_string() };
     (!ok).then(|| format!("'{}' must be {}, not {shown}", spec.label, kind_label(spec)))
-}
-
-/// What kind of JSON value `v` is, for a message that must not quote it.
-fn json_kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "an empty value",
-        serde_json::Value::Bool(_) => "a boolean (value not shown: it is a secret)",
-        serde_json::Value::Number(_) => "a number (value not shown: it is a secret)",
-        serde_json::Value::String(_) => "this text (value not shown: it is a secret)",
-        serde_json::Value::Array(_) => "a list (value not shown: it is a secret)",
-        serde_json::Value::Object(_) => "a table (value not shown: it is a secret)",
-    }
 }
 
 fn check_options(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Problems) {
