@@ -49,13 +49,34 @@ pub enum Form {
 }
 
 impl Form {
-    /// Whether `c` belongs to a run of this form (base64 forms only).
+    /// Whether `c` belongs to a run of this form (base64 forms only; the
+    /// `=` padding is not a run character, see [`Form::widen`]).
     pub fn extends_over(self, c: u8) -> bool {
         match self {
-            Form::Base64 => c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='),
-            Form::Base64Url => c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'='),
+            Form::Base64 => c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'),
+            Form::Base64Url => c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'),
             Form::WholeWord | Form::Text => false,
         }
+    }
+
+    /// The span `start..end` of a base64 match widened to the whole run
+    /// that holds it, with its `=` padding (text forms: unchanged).
+    pub fn widen(self, text: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+        if !matches!(self, Form::Base64 | Form::Base64Url) {
+            return (start, end);
+        }
+        while start > 0 && self.extends_over(text[start - 1]) {
+            start -= 1;
+        }
+        while end < text.len() && self.extends_over(text[end]) {
+            end += 1;
+        }
+        let mut padding = 0;
+        while padding < 2 && end < text.len() && text[end] == b'=' {
+            end += 1;
+            padding += 1;
+        }
+        (start, end)
     }
 }
 

@@ -217,14 +217,7 @@ impl Redactor {
                         continue;
                     }
                 }
-                form @ (Form::Base64 | Form::Base64Url) => {
-                    while start > 0 && form.extends_over(bytes[start - 1]) {
-                        start -= 1;
-                    }
-                    while end < bytes.len() && form.extends_over(bytes[end]) {
-                        end += 1;
-                    }
-                }
+                form @ (Form::Base64 | Form::Base64Url) => (start, end) = form.widen(bytes, start, end),
             }
             spans.push((start, end));
         }
