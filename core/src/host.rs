@@ -2,7 +2,8 @@
 //!
 //! Each plugin library carries its own copy of every static, so tokio and
 //! reqwest cannot run inside one. The host therefore owns all I/O and lends
-//! it to connectors through [`Host`]: HTTP, sleeping, the clock and logging.
+//! it to connectors through [`Host`]: HTTP, sleeping, the clock, logging, and
+//! registering a secret learned at run time ([`Host::register_secret`]).
 //! One connection pool, timeouts, retries, rate limits, TLS policy and
 //! redaction of secrets then live in one place, in the host.
 //!
