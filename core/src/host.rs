@@ -2,7 +2,8 @@
 //!
 //! Each plugin library carries its own copy of every static, so tokio and
 //! reqwest cannot run inside one. The host therefore owns all I/O and lends
-//! it to connectors through [`Host`]: HTTP, sleeping, the clock and logging.
+//! it to connectors through [`Host`]: HTTP, sleeping, the clock, logging, and
+//! registering a secret learned at run time ([`Host::register_secret`]).
 //! One connection pool, timeouts, retries, rate limits, TLS policy and
 //! redaction of secrets then live in one place, in the host.
 //!
@@ -112,6 +113,12 @@ pub trait HostServices: Send + Sync + 'static {
     fn now_unix_ms(&self) -> u64;
     /// Write a log line. The host redacts secrets before anything is written.
     fn log(&self, level: LogLevel, message: &str);
+    /// Make `secret` a secret of the run: from now on the host masks it
+    /// wherever it would show (logs, errors, the audit log, the state).
+    /// The default does nothing, for services that keep no secrets.
+    fn register_secret(&self, secret: &str) {
+        let _ = secret;
+    }
 }
 
 /// The connector's handle on the host. Cheap to clone.
@@ -155,6 +162,27 @@ impl Host {
 
     pub fn log(&self, level: LogLevel, message: &str) {
         self.0.log(level, message)
+    }
+
+    /// Tell the host about a secret learned at run time, before anything
+    /// that might hold it is logged or returned in an error: a token read
+    /// from a response body, a session id, a signing key fetched from the
+    /// target. The host already treats as secrets the connection's secret
+    /// settings, every credential header it sends (`Authorization`, API-key
+    /// headers), credential fields of form bodies and the tokens of a
+    /// token endpoint's answer; register anything else. Register each
+    /// distinct value once: each one is kept for the rest of the run.
+    ///
+    /// ```
+    /// # use provisio_core::host::*;
+    /// # async fn demo(host: Host) -> Result<(), provisio_core::ConnectorError> {
+    /// let login = host.http(HttpRequest::post("https://target.example/login")).await?;
+    /// let session = login.text();
+    /// host.register_secret(&session);
+    /// # Ok(()) }
+    /// ```
+    pub fn register_secret(&self, secret: &str) {
+        self.0.register_secret(secret)
     }
     pub fn error(&self, message: &str) {
         self.log(LogLevel::Error, message)

@@ -118,6 +118,7 @@ struct Recorder {
     script: Mutex<VecDeque<Exchange>>,
     requests: Mutex<Vec<HttpRequest>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
+    secrets: Mutex<Vec<String>>,
     clock_ms: AtomicU64,
 }
 
@@ -154,6 +155,10 @@ impl HostServices for RecordingHost {
 
     fn log(&self, level: LogLevel, message: &str) {
         self.0.logs.lock().expect("recorder lock").push((level, message.to_owned()));
+    }
+
+    fn register_secret(&self, secret: &str) {
+        self.0.secrets.lock().expect("recorder lock").push(secret.to_owned());
     }
 }
 
@@ -202,6 +207,11 @@ impl Harness {
     /// Every line the connector logged.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
         self.recorder.logs.lock().expect("recorder lock").clone()
+    }
+
+    /// Every secret the connector registered (`Host::register_secret`), in order.
+    pub fn secrets(&self) -> Vec<String> {
+        self.recorder.secrets.lock().expect("recorder lock").clone()
     }
 
     /// Exchanges of the script the connector never asked for.

@@ -42,6 +42,7 @@ impl Connector for Echo {
     }
     async fn test_connection(&self) -> Result<ConnectionReport, ConnectorError> {
         self.host.warn("pinging");
+        self.host.register_secret("echo-Secret-0001");
         let request =
             HttpRequest::post(format!("{}/ping", self.url)).header("X-Test", "1").body(b"ping\x00\xff".to_vec());
         let r = self.host.http(request).await?;
@@ -121,6 +122,7 @@ impl<T: Unpin> Future for YieldOnce<T> {
 struct TestHost {
     requests: Mutex<Vec<HttpRequest>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
+    secrets: Mutex<Vec<String>>,
     clock_ms: AtomicU64,
 }
 
@@ -143,6 +145,9 @@ impl HostServices for TestHost {
     }
     fn log(&self, level: LogLevel, message: &str) {
         self.logs.lock().unwrap().push((level, message.to_owned()));
+    }
+    fn register_secret(&self, secret: &str) {
+        self.secrets.lock().unwrap().push(secret.to_owned());
     }
 }
 
@@ -215,6 +220,9 @@ fn http_crosses_the_boundary_both_ways() {
     let report = run(&echo(&host), Operation::TestConnection).expect("test_connection");
     assert_eq!(report["summary"], "HTTP 201 pong");
     assert_eq!(report["details"][0], "[0, 1, 255]");
+    // The registered secret crossed as a secret, not as a request.
+    assert_eq!(host.secrets.lock().unwrap().as_slice(), ["echo-Secret-0001"]);
+    assert_eq!(host.requests.lock().unwrap().len(), 1, "only the ping was sent");
     let sent = host.requests.lock().unwrap()[0].clone();
     assert_eq!(
         sent,

@@ -79,20 +79,8 @@ pub fn connector_config(
         } else {
             value.resolve().map_err(failed)?
         };
-        if spec.is_some_and(|s| s.secret)
-            && let Some(s) = resolved.as_str()
-        {
-            redactor.add(s);
-            // In a secret file (e.g. pingid.properties), the values of keys
-            // named like secrets are secrets of their own wherever they turn up.
-            for line in s.lines().filter(|l| !l.trim_start().starts_with('#')) {
-                if let Some((k, v)) = line.split_once(['=', ':']) {
-                    let k = k.trim().to_ascii_lowercase();
-                    if ["key", "secret", "token", "password"].iter().any(|w| k.contains(w)) {
-                        redactor.add(v.trim());
-                    }
-                }
-            }
+        if spec.is_some_and(|s| s.secret) {
+            register_secret_value(&resolved, redactor);
         }
         settings.insert(name.clone(), resolved);
     }
@@ -114,6 +102,45 @@ pub fn connector_config(
     };
     let extra_attributes = crate::config::catalogue::extra_attributes(conn, discovered);
     Ok(ConnectorConfig { connection: conn.name.clone(), settings, options, remove_user_action, extra_attributes })
+}
+
+/// Register a resolved secret setting with `redactor`: its text (a number
+/// or a boolean as written), and in a secret file (e.g. pingid.properties)
+/// the values of keys named like secrets, which are secrets of their own
+/// wherever they turn up.
+fn register_secret_value(resolved: &serde_json::Value, redactor: &Redactor) {
+    let text = match resolved {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => return,
+        other => other.to_string(),
+    };
+    redactor.add(&text);
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if let Some((k, v)) = line.split_once(['=', ':']) {
+            let k = k.trim().to_ascii_lowercase();
+            if ["key", "secret", "token", "password"].iter().any(|w| k.contains(w)) {
+                redactor.add(v.trim());
+            }
+        }
+    }
+}
+
+/// Register every secret setting of `conn` that resolves (a reference that
+/// does not is reported when the connection is opened), before anything of
+/// the run is read or shown: `provision --user` and a source's parse
+/// errors come before any connection is open.
+pub fn register_secrets(conn: &ConnectionConfig, manifest: &Manifest, base: &std::path::Path, redactor: &Redactor) {
+    for (name, value) in &conn.settings {
+        let Some(spec) = manifest.setting(name).filter(|s| s.secret) else { continue };
+        let resolved = if spec.kind == SettingKind::File {
+            secret::file_setting_path(value, base).ok().and_then(|p| secret::read_text(&p).ok()).map(Into::into)
+        } else {
+            value.resolve().ok()
+        };
+        if let Some(resolved) = resolved {
+            register_secret_value(&resolved, redactor);
+        }
+    }
 }
 
 impl Connection {

@@ -16,7 +16,10 @@
 //! each channel's cycle summary become events too ([`notice`],
 //! [`cycle_report`]), so stderr holds nothing but JSON lines. Every event
 //! carries text that was redacted before it was logged (connector and
-//! target text goes through the redactor), as in text mode.
+//! target text goes through the redactor), as in text mode; and every line,
+//! in either format, goes through the process's redactor once more as it is
+//! written ([`RedactedStderr`]), so a path that forgot to redact cannot
+//! print a secret the engine knows.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::EnvFilter;
@@ -57,7 +60,7 @@ pub fn init(verbose: u8, format: LogFormat) {
             .with_current_span(false)
             .with_span_list(false)
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(RedactedStderr)
             .with_target(true)
             .try_init();
         return;
@@ -66,18 +69,40 @@ pub fn init(verbose: u8, format: LogFormat) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr)
+        .with_writer(RedactedStderr)
         .with_target(false)
         .try_init();
 }
 
-/// A line for the operator: printed on stderr as it is, or logged as an
+/// stderr, each write (one formatted event) redacted by the process's
+/// [`Redactor`](crate::redact::Redactor) first.
+pub struct RedactedStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
+    type Writer = RedactedStderr;
+    fn make_writer(&'a self) -> RedactedStderr {
+        RedactedStderr
+    }
+}
+
+impl std::io::Write for RedactedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let line = crate::redact::Redactor::process().redact(&String::from_utf8_lossy(buf));
+        std::io::stderr().lock().write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// A line for the operator: printed on stderr (redacted), or logged as an
 /// `info` event in JSON mode.
 pub fn notice(message: &str) {
     if is_json() {
         tracing::info!(target: "provisio", "{message}");
     } else {
-        eprintln!("{message}");
+        eprintln!("{}", crate::redact::Redactor::process().redact(message));
     }
 }
 
@@ -86,7 +111,7 @@ pub fn notice_warning(message: &str) {
     if is_json() {
         tracing::warn!(target: "provisio", "{message}");
     } else {
-        eprintln!("{message}");
+        eprintln!("{}", crate::redact::Redactor::process().redact(message));
     }
 }
 
@@ -95,7 +120,7 @@ pub fn notice_error(message: &str) {
     if is_json() {
         tracing::error!(target: "provisio", "{message}");
     } else {
-        eprintln!("{message}");
+        eprintln!("{}", crate::redact::Redactor::process().redact(message));
     }
 }
 

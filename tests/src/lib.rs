@@ -13,6 +13,7 @@
 pub mod emulators;
 pub mod faults;
 pub mod http_serve;
+pub mod leaks;
 pub mod pingid_emulator;
 pub mod postgres;
 pub mod proxy;
@@ -20,6 +21,7 @@ pub mod sandbox;
 pub mod scenario;
 pub mod scim11_server;
 pub mod scim_peer;
+pub mod service;
 pub mod slapd;
 pub mod targets;
 

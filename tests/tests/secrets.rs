@@ -13,113 +13,22 @@
 //!
 //! What is searched: every run's stdout and stderr, and every file provisio
 //! wrote in the scenario's directory (the audit log, the state database and
-//! its `-wal`/`-shm` files, the hash key), as raw bytes, for each secret in
-//! plain text, base64 (standard and URL-safe, with and without padding),
-//! percent-encoding (upper and lower case hex, `+` or `%20` for a space),
-//! JSON escaping, and the credential forms built from it (the Basic header's
+//! its `-wal`/`-shm` files, the hash key), as raw bytes and inside every
+//! base64 run, for each secret in every form `provisio_e2e::leaks` knows and
+//! the credential forms built from it (the Basic header's
 //! `base64(user:password)`, the PingID key's decoded bytes). Any hit fails
 //! the test and names the secret, the form and where it was found.
-
-use std::path::Path;
-use std::process::Output;
+//!
+//! `secrets_probes.rs` probes harder, as a hostile target would.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
+use provisio_e2e::leaks::{Artifacts, Secret, client_credentials, map_masked_password};
 use provisio_e2e::pingid_emulator::PingIdEmulator;
 use provisio_e2e::proxy::{self, Proxy};
 use provisio_e2e::scenario::{Group, Person, Scenario, ScenarioBuilder, directory_ldif};
 use provisio_e2e::scim_peer::{ScimPeer, random_token};
 use serde_json::json;
-
-/// A secret and the encodings it must not appear in.
-struct Secret {
-    name: String,
-    forms: Vec<(String, Vec<u8>)>,
-}
-
-fn percent(bytes: &[u8], lower: bool, plus: bool) -> String {
-    let mut out = String::new();
-    for &b in bytes {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            b' ' if plus => out.push('+'),
-            _ if lower => out.push_str(&format!("%{b:02x}")),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-impl Secret {
-    fn new(name: &str, value: &str) -> Secret {
-        let v = value.as_bytes();
-        let json = serde_json::to_string(value).unwrap();
-        let mut forms = vec![
-            ("plain".to_owned(), v.to_vec()),
-            ("base64".to_owned(), STANDARD.encode(v).into_bytes()),
-            ("base64 without padding".to_owned(), STANDARD_NO_PAD.encode(v).into_bytes()),
-            ("base64url".to_owned(), URL_SAFE.encode(v).into_bytes()),
-            ("base64url without padding".to_owned(), URL_SAFE_NO_PAD.encode(v).into_bytes()),
-            ("percent-encoded".to_owned(), percent(v, false, false).into_bytes()),
-            ("percent-encoded, lower-case hex".to_owned(), percent(v, true, false).into_bytes()),
-            ("form-encoded".to_owned(), percent(v, false, true).into_bytes()),
-            ("JSON-escaped".to_owned(), json.trim_matches('"').as_bytes().to_vec()),
-        ];
-        // A message that quotes a truncated line still gives the start away
-        // (every secret here starts with 32 random hex digits).
-        if value.chars().count() > 16 {
-            forms.push(("its first 12 characters".to_owned(), value.chars().take(12).collect::<String>().into_bytes()));
-        }
-        forms.sort_by(|a, b| a.1.cmp(&b.1));
-        forms.dedup_by(|a, b| a.1 == b.1);
-        Secret { name: name.to_owned(), forms }
-    }
-
-    /// Another form, e.g. the Basic header's `base64(user:password)`.
-    fn with(mut self, form: &str, bytes: impl Into<Vec<u8>>) -> Secret {
-        self.forms.push((form.to_owned(), bytes.into()));
-        self
-    }
-}
-
-/// What provisio showed or wrote, by where.
-#[derive(Default)]
-struct Artifacts(Vec<(String, Vec<u8>)>);
-
-impl Artifacts {
-    fn output(&mut self, label: &str, out: &Output) {
-        self.0.push((format!("{label}: stdout"), out.stdout.clone()));
-        self.0.push((format!("{label}: stderr"), out.stderr.clone()));
-    }
-
-    /// Every file of the scenario's directory except the inputs.
-    fn files(&mut self, label: &str, dir: &Path, inputs: &[&str]) {
-        for entry in std::fs::read_dir(dir).expect("the scenario's directory") {
-            let path = entry.expect("an entry").path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if path.is_file() && !inputs.contains(&name.as_str()) {
-                self.0.push((format!("{label}: file {name}"), std::fs::read(&path).expect("read a file")));
-            }
-        }
-    }
-
-    fn assert_clean(&self, secrets: &[Secret]) {
-        assert!(self.0.len() > 10, "too little was collected to mean anything: {}", self.0.len());
-        let mut hits = Vec::new();
-        for secret in secrets {
-            for (form, needle) in &secret.forms {
-                for (place, bytes) in &self.0 {
-                    if let Some(at) = bytes.windows(needle.len()).position(|w| w == needle.as_slice()) {
-                        let from = at.saturating_sub(80);
-                        let context = String::from_utf8_lossy(&bytes[from..(at + needle.len() + 40).min(bytes.len())]);
-                        hits.push(format!("{} ({form}) in {place}:\n    …{context}…", secret.name));
-                    }
-                }
-            }
-        }
-        assert!(hits.is_empty(), "secrets leaked:\n{}", hits.join("\n"));
-    }
-}
 
 /// A person's masked password, unique and full of characters that encode.
 fn password_of(uid: &str) -> String {
@@ -140,21 +49,6 @@ fn write_directory(s: &Scenario, people: &[(Person, String)], groups: &[Group]) 
         }
     }
     std::fs::write(&s.ldif, ldif).expect("write the directory");
-}
-
-/// Add the masked, create-only `password` mapping to the configuration.
-fn map_password(s: &Scenario) {
-    let path = s.config_path();
-    let mut root: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let channel = &mut root["connection"].as_array_mut().unwrap()[0]["channel"].as_array_mut().unwrap()[0];
-    let mapping = channel.get_mut("mapping").and_then(|m| m.as_array_mut()).unwrap();
-    let mut password = toml::Table::new();
-    password.insert("field".into(), "password".into());
-    password.insert("attributes".into(), toml::Value::Array(vec!["userPassword".into()]));
-    password.insert("create_only".into(), true.into());
-    password.insert("masked".into(), true.into());
-    mapping.push(toml::Value::Table(password));
-    std::fs::write(&path, toml::to_string(&root).unwrap()).unwrap();
 }
 
 /// Run every command at the default level and at -vvv, collecting outputs.
@@ -219,7 +113,7 @@ fn a_bearer_token_and_masked_passwords_never_leak_in_good_or_failing_runs() {
 
     // Good runs: users created with their passwords, then updated.
     let s = Scenario::scim(&proxy.url(), &token).build();
-    map_password(&s);
+    map_masked_password(&s);
     write_directory(&s, &people, &[]);
     exercise(&s, "good", &mut a, true);
     let alice = tenant.find_user("alice").expect("alice was created");
@@ -254,7 +148,7 @@ fn a_bearer_token_and_masked_passwords_never_leak_in_good_or_failing_runs() {
     });
     let failing = [(Person::new("carol"), password_of("carol")), (Person::new("dave"), password_of("dave"))];
     let s500 = Scenario::scim(&proxy.url(), &token).groups().build();
-    map_password(&s500);
+    map_masked_password(&s500);
     write_directory(&s500, &failing, &[Group::new("staff", &["carol", "dave"])]);
     let out = s500.run(&["-vvv", "sync", "--once"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -268,7 +162,7 @@ fn a_bearer_token_and_masked_passwords_never_leak_in_good_or_failing_runs() {
     // Wrong credentials: that token is a secret too.
     let wrong = format!("{}/wr0ng+ tok=&\"", random_token());
     let bad = Scenario::scim(&proxy.url(), &wrong).build();
-    map_password(&bad);
+    map_masked_password(&bad);
     write_directory(&bad, &people, &[]);
     let out = bad.run(&["connections", "test"]);
     assert!(!out.status.success());
@@ -289,7 +183,7 @@ fn a_malformed_source_line_holding_a_secret_is_not_quoted() {
     let proxy =
         Proxy::builder(&tenant.base_url).forward_bearer(&tenant.token).fault(require_bearer(token.clone())).start();
     let s = Scenario::scim(&proxy.url(), &token).build();
-    map_password(&s);
+    map_masked_password(&s);
     let pw = password_of("alice");
     // `=` where LDIF wants `:`: the line cannot be parsed.
     let ldif = directory_ldif(&[Person::new("alice")], &[])
@@ -327,7 +221,7 @@ fn basic_passwords_never_leak() {
     let people = people();
     let mut a = Artifacts::default();
     let s = basic(&pass);
-    map_password(&s);
+    map_masked_password(&s);
     write_directory(&s, &people, &[]);
     exercise(&s, "basic", &mut a, true);
     a.files("basic", s.dir(), INPUTS);
@@ -355,23 +249,7 @@ fn token_endpoint(
     access_token: String,
 ) -> impl Fn(&proxy::Request) -> Option<proxy::Response> + Send + Sync + 'static {
     move |r| {
-        let body = String::from_utf8_lossy(&r.body).into_owned();
-        let fields: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x/?{body}"))
-            .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-            .unwrap_or_default();
-        let field = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        let unescape = |s: &str| {
-            reqwest::Url::parse(&format!("http://x/?v={s}"))
-                .ok()
-                .and_then(|u| u.query_pairs().next().map(|(_, v)| v.into_owned()))
-                .unwrap_or_default()
-        };
-        let basic = r
-            .header("authorization")
-            .and_then(|h| h.strip_prefix("Basic "))
-            .and_then(|b| String::from_utf8(STANDARD.decode(b.trim()).ok()?).ok())
-            .and_then(|raw| raw.split_once(':').map(|(i, p)| (unescape(i), unescape(p))));
-        let (id, pw) = basic.or_else(|| Some((field("client_id")?, field("client_secret")?))).unwrap_or_default();
+        let (id, pw) = client_credentials(r).unwrap_or_default();
         if id != client_id || pw != secret {
             return Some(
                 proxy::Response::new(401)
@@ -410,7 +288,7 @@ fn client_secrets_and_the_tokens_they_buy_never_leak() {
     let people = people();
     let mut a = Artifacts::default();
     let s = oauth(&secret);
-    map_password(&s);
+    map_masked_password(&s);
     write_directory(&s, &people, &[]);
     exercise(&s, "oauth", &mut a, true);
     a.files("oauth", s.dir(), INPUTS);

@@ -165,6 +165,9 @@ async fn fetch_token(
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ConnectorError::protocol(format!("{what} answered without an access_token")))?;
+    // A secret from here on, before anything can quote it (the host does
+    // this too for a token answer; an older host does not).
+    host.register_secret(token);
     let renew_at_ms = json.get("expires_in").and_then(lenient_u64).map(|secs| {
         let lifetime = secs.saturating_mul(1000);
         host.now_unix_ms() + lifetime - (lifetime / 10).min(30_000)

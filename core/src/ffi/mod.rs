@@ -107,6 +107,18 @@ pub struct FfiHttpResponse {
     pub body: RVec<u8>,
 }
 
+/// The method of the pseudo-request that registers a secret with the host
+/// ([`Host::register_secret`](crate::host::Host::register_secret)); the
+/// secret is its body.
+///
+/// [`FfiHost`] is frozen (ABI 1.0: abi_stable refuses a library whose
+/// vtable has fewer methods than the host's), so the SDK carries this
+/// request through `http`: a host that knows it handles it when the future
+/// is created and never sends anything; an older host only builds a future
+/// for it, which the SDK drops unpolled, so nothing is sent or logged there
+/// either (that host simply cannot mask the secret).
+pub const REGISTER_SECRET_METHOD: &str = "PROVISIO-REGISTER-SECRET";
+
 /// The host services as they cross the boundary. See
 /// [`HostServices`](crate::host::HostServices) for the contract.
 #[sabi_trait]

@@ -236,6 +236,18 @@ impl HostServices for FfiHostServices {
     fn log(&self, level: LogLevel, message: &str) {
         self.0.log(level as u8, RStr::from_str(message))
     }
+
+    fn register_secret(&self, secret: &str) {
+        // Handled by the host when the future is made; dropped unpolled, so
+        // an older host that does not know the method sends nothing.
+        let request = FfiHttpRequest {
+            method: super::REGISTER_SECRET_METHOD.into(),
+            url: "provisio-host:register-secret".into(),
+            headers: RVec::new(),
+            body: secret.as_bytes().to_vec().into(),
+        };
+        drop(self.0.http(request));
+    }
 }
 
 // Keep `RBox` in scope for the sabi_trait object type alias users.

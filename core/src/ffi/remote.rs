@@ -31,6 +31,11 @@ struct HostBridge(Arc<dyn HostServices>);
 
 impl FfiHost for HostBridge {
     fn http(&self, request: FfiHttpRequest) -> FfiFuture<RResult<FfiHttpResponse, RString>> {
+        if request.method.as_str() == super::REGISTER_SECRET_METHOD {
+            self.0.register_secret(&String::from_utf8_lossy(&request.body));
+            let done = FfiHttpResponse { status: 204, headers: Default::default(), body: Default::default() };
+            return std::future::ready(ROk(done)).into_ffi();
+        }
         let request = HttpRequest {
             method: request.method.into_string(),
             url: request.url.into_string(),

@@ -126,8 +126,30 @@ enum Value<'a> {
 }
 
 /// Split `name: value`, `name:: base64`; refuse `name:< url`.
-fn split_line<'a>(l: &'a Logical, file: &Path) -> Result<(&'a str, Value<'a>), SourceError> {
+/// `after_masked`: the previous line's attribute, when its values are
+/// secrets. A broken line right after one may be the mis-folded rest of
+/// that value, so nothing of it is quoted.
+fn split_line<'a>(
+    l: &'a Logical,
+    file: &Path,
+    after_masked: Option<&str>,
+) -> Result<(&'a str, Value<'a>), SourceError> {
+    let broken_fold = |what: &str| {
+        after_masked.map(|masked| {
+            SourceError::parse(
+                file,
+                l.line,
+                format!(
+                    "{what} right after a {masked} line (not quoted: {masked} is masked); if it continues that value, \
+                     start it with one space, otherwise write 'attribute: value'"
+                ),
+            )
+        })
+    };
     let Some((name, rest)) = l.text.split_once(':') else {
+        if let Some(e) = broken_fold("attribute line without a value separator ':'") {
+            return Err(e);
+        }
         // Only what looks like the attribute name is quoted: the rest of the
         // line is a value, and values may be secrets (a password written with
         // '=' instead of ':').
@@ -151,6 +173,9 @@ fn split_line<'a>(l: &'a Logical, file: &Path) -> Result<(&'a str, Value<'a>), S
         || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.' || c == '_')
     {
+        if let Some(e) = broken_fold("a line that does not start with an attribute name") {
+            return Err(e);
+        }
         return Err(SourceError::parse_at(
             file,
             l.line,
@@ -173,9 +198,12 @@ fn split_line<'a>(l: &'a Logical, file: &Path) -> Result<(&'a str, Value<'a>), S
     Ok((name, Value::Text(rest.trim_start_matches(' '))))
 }
 
-fn decode_b64(name: &str, b64: &str, l: &Logical, file: &Path) -> Result<Vec<u8>, SourceError> {
+/// `masked`: the value is a secret, so the decoder's complaint (which
+/// quotes a byte of it) is left out.
+fn decode_b64(name: &str, b64: &str, l: &Logical, file: &Path, masked: bool) -> Result<Vec<u8>, SourceError> {
     B64.decode(b64).map_err(|e| {
-        SourceError::parse(file, l.line, format!("attribute {name}: the '::' value is not valid base64 ({e})"))
+        let why = if masked { String::new() } else { format!(" ({e})") };
+        SourceError::parse(file, l.line, format!("attribute {name}: the '::' value is not valid base64{why}"))
     })
 }
 
@@ -184,7 +212,7 @@ fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Re
     let Some(first) = lines.next() else {
         return Err(SourceError::parse(file, 1, "empty record"));
     };
-    let (name, value) = split_line(&first, file)?;
+    let (name, value) = split_line(&first, file, None)?;
     if !name.eq_ignore_ascii_case("dn") {
         return Err(SourceError::parse(
             file,
@@ -196,7 +224,7 @@ fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Re
     }
     let dn = match value {
         Value::Text(t) => t.trim().to_string(),
-        Value::Base64(b) => String::from_utf8(decode_b64("dn", b, &first, file)?)
+        Value::Base64(b) => String::from_utf8(decode_b64("dn", b, &first, file, false)?)
             .map_err(|_| SourceError::parse(file, first.line, "the base64 DN is not UTF-8 text"))?
             .trim()
             .to_string(),
@@ -206,8 +234,10 @@ fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Re
     }
     let parsed = crate::dn::Dn::parse(&dn).map_err(|e| SourceError::parse(file, first.line, e.to_string()))?;
     let mut entry = Entry::new(dn, first.line);
+    let mut previous_masked: Option<String> = None;
     for l in lines {
-        let (name, value) = split_line(&l, file)?;
+        let (name, value) = split_line(&l, file, previous_masked.as_deref())?;
+        previous_masked = options.is_masked(name).then(|| name.to_owned());
         if name.eq_ignore_ascii_case("changetype") || name.eq_ignore_ascii_case("control") {
             return Err(SourceError::parse(
                 file,
@@ -230,7 +260,7 @@ fn parse_record(record: Vec<Logical>, file: &Path, options: &ParseOptions) -> Re
             Value::Text(t) if binary => B64.encode(t.as_bytes()),
             Value::Text(t) => t.to_string(),
             Value::Base64(b) => {
-                let bytes = decode_b64(name, b, &l, file)?;
+                let bytes = decode_b64(name, b, &l, file, options.is_masked(name))?;
                 if binary {
                     B64.encode(&bytes)
                 } else {

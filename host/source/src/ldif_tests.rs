@@ -82,7 +82,7 @@ fn binary_values_stay_base64() {
     assert_eq!(entries[0].first("photo"), Some("/9j/4A=="));
     assert_eq!(entries[0].first("cn"), Some("a"));
     // Declared binary: even UTF-8 bytes (and plain values) stay base64.
-    let options = ParseOptions { binary_attributes: vec!["objectGUID".into()] };
+    let options = ParseOptions { binary_attributes: vec!["objectGUID".into()], ..Default::default() };
     let text = "dn: cn=a,dc=x\nobjectGUID:: YWJj\n\ndn: cn=b,dc=x\nobjectGUID: abc\n";
     let entries = parse(text, &file(), &options).unwrap();
     assert_eq!(entries[0].first("objectGUID"), Some("YWJj"));
@@ -109,6 +109,24 @@ fn missing_separator_names_the_line() {
     assert!(e.contains("(it starts with 'userPassword')") && !e.contains("s3cr3t"), "{e}");
     let e = fail("dn: cn=a,dc=x\n=s3cr3t-value\n");
     assert!(e.contains("separator ':'; write") && !e.contains("s3cr3t"), "{e}");
+}
+
+#[test]
+fn a_mis_folded_masked_value_is_not_quoted() {
+    let options = ParseOptions { masked_attributes: vec!["userPassword".into()], ..Default::default() };
+    for broken in ["Tok-Sandbox-Secret-1234-and-rest-of-pw", "rest of:the-pw"] {
+        let text = format!("dn: cn=a,dc=x\nuserPassword: first-half-\n{broken}\ncn: a\n");
+        let e = parse(&text, Path::new("users.ldif"), &options).unwrap_err().to_string();
+        assert!(e.starts_with("users.ldif line 3: "), "{e}");
+        assert!(e.contains("right after a userPassword line") && e.contains("start it with one space"), "{e}");
+        assert!(!e.contains("Tok-") && !e.contains("rest") && !e.contains("first-half"), "{e}");
+    }
+    let e =
+        parse("dn: cn=a,dc=x\nuserPassword:: c2VjcmV0!!\n", Path::new("users.ldif"), &options).unwrap_err().to_string();
+    assert!(e.ends_with("the '::' value is not valid base64"), "{e}");
+    // Not masked: the start is quoted as before.
+    let e = fail("dn: cn=a,dc=x\ndescription: first-half-\nsecond-half\n");
+    assert!(e.contains("(it starts with 'second-half')"), "{e}");
 }
 
 #[test]

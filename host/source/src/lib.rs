@@ -137,6 +137,12 @@ pub struct FileSourceConfig {
     pub member_of_attribute: Option<String>,
     /// How a user's enabled/disabled status is read.
     pub account_status: AccountStatus,
+    /// Attributes whose values are secrets (the channel's masked mappings
+    /// read them): a parse error never quotes them, nor a line that may be
+    /// the mis-folded rest of one. Set by the host from the mapping, not
+    /// written in the configuration.
+    #[serde(skip)]
+    pub masked_attributes: Vec<String>,
 }
 
 impl Default for FileSourceConfig {
@@ -157,6 +163,7 @@ impl Default for FileSourceConfig {
             member_attribute: "member".into(),
             member_of_attribute: None,
             account_status: AccountStatus::AlwaysEnabled,
+            masked_attributes: Vec::new(),
         }
     }
 }
@@ -183,6 +190,7 @@ impl FileSourceConfig {
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions {
             binary_attributes: if self.guid_binary { vec![self.guid_attribute.clone()] } else { Vec::new() },
+            masked_attributes: self.masked_attributes.clone(),
         }
     }
 }
@@ -193,6 +201,8 @@ pub struct ParseOptions {
     /// Attributes whose values are bytes: LDIF keeps them as canonical base64 text even when the
     /// bytes happen to be UTF-8 (CSV and JSON give them as base64 text anyway).
     pub binary_attributes: Vec<String>,
+    /// Attributes whose values are secrets: never quoted in a parse error.
+    pub masked_attributes: Vec<String>,
 }
 
 impl ParseOptions {
@@ -201,6 +211,12 @@ impl ParseOptions {
         let lower = name.to_ascii_lowercase();
         lower.split(';').skip(1).any(|o| o == "binary")
             || self.binary_attributes.iter().any(|b| b.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether `name`'s values are secrets (case-insensitive, options ignored).
+    pub fn is_masked(&self, name: &str) -> bool {
+        let base = name.split(';').next().unwrap_or(name);
+        self.masked_attributes.iter().any(|m| m.eq_ignore_ascii_case(base))
     }
 }
 
@@ -412,7 +428,7 @@ mod tests {
 
     #[test]
     fn binary_options() {
-        let o = ParseOptions { binary_attributes: vec!["objectGUID".into()] };
+        let o = ParseOptions { binary_attributes: vec!["objectGUID".into()], ..Default::default() };
         assert!(o.is_binary("objectguid"));
         assert!(o.is_binary("userCertificate;binary"));
         assert!(!o.is_binary("cn"));

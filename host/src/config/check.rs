@@ -264,6 +264,13 @@ fn check_settings(conn: &ConnectionConfig, m: &Manifest, base: &std::path::Path,
             }
             continue;
         }
+        if spec.secret
+            && let Ok(serde_json::Value::String(secret)) = value.resolve()
+        {
+            for warning in super::secret::weaknesses(conn, spec, &secret) {
+                p.warning(&where_, warning);
+            }
+        }
         match value {
             SettingValue::Plain(v) => {
                 if spec.secret && !v.is_null() {
@@ -312,7 +319,9 @@ fn value_problem(spec: &SettingSpec, v: &serde_json::Value) -> Option<String> {
         SettingKind::File => v.is_string(),
         SettingKind::String | SettingKind::List => v.is_string(),
     };
-    (!ok).then(|| format!("'{}' must be {}, not {v}", spec.label, kind_label(spec)))
+    // A secret's value is never quoted, only what kind of value it is.
+    let shown = if spec.secret { super::secret::kind_of(v).to_owned() } else { v.to_string() };
+    (!ok).then(|| format!("'{}' must be {}, not {shown}", spec.label, kind_label(spec)))
 }
 
 fn check_options(conn: &ConnectionConfig, m: &Manifest, at: &str, p: &mut Problems) {

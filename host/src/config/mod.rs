@@ -330,8 +330,13 @@ impl Config {
                 value.resolve_paths(&base);
             }
             for channel in &mut connection.channels {
+                let masked = channel.mapping.iter().filter(|m| m.masked).flat_map(|m| m.attributes.iter().cloned());
                 match &mut channel.source {
-                    SourceConfig::File(file) => resolve(&mut file.path),
+                    SourceConfig::File(file) => {
+                        resolve(&mut file.path);
+                        // Known before the file is read: its parse errors never quote these.
+                        file.masked_attributes = masked.collect();
+                    }
                     SourceConfig::Ldap(ldap) => {
                         if let Some(ca) = &mut ldap.ca_file {
                             resolve(ca);

@@ -8,10 +8,13 @@
 //! basic_password = { file = "/run/secrets/pw" }  # a file's contents (one trailing newline removed)
 //! ```
 //!
-//! References are resolved only when a connection is opened, and resolved
-//! secret values are registered with the [`Redactor`](crate::redact::Redactor)
-//! so they never reach a log line or output.
+//! References are resolved when the engine is built and when a connection is
+//! opened, and resolved secret values are registered with the
+//! [`Redactor`](crate::redact::Redactor) so they never reach a log line or
+//! output. [`weaknesses`] is what `config check` says about a secret that
+//! cannot be masked safely.
 
+use provisio_core::manifest::SettingSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -89,6 +92,46 @@ pub fn read_text(path: &Path) -> Result<String, ResolveError> {
         }
     }
     Ok(text)
+}
+
+/// Why `secret`, the value of setting `spec` of `conn`, cannot be masked
+/// safely: too short, a plain word, or also in another setting (a URL path
+/// segment), where masking it too gives it away by position (RELIABILITY.md,
+/// "Secrets never leak"). Empty: nothing to warn about.
+pub fn weaknesses(conn: &super::ConnectionConfig, spec: &SettingSpec, secret: &str) -> Vec<String> {
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let mut warnings: Vec<String> = crate::redact::forms::weakness(secret)
+        .map(|why| format!("'{}' is a weak secret: {why}", spec.label))
+        .into_iter()
+        .collect();
+    for (other, value) in &conn.settings {
+        if let SettingValue::Plain(serde_json::Value::String(text)) = value
+            && other != &spec.name
+            && text.contains(secret)
+        {
+            warnings.push(format!(
+                "'{}' also appears in setting '{other}', where it is masked too: anyone who sees that setting masked \
+                 learns the secret; use a secret that appears nowhere else",
+                spec.label
+            ));
+        }
+    }
+    warnings
+}
+
+/// What kind of JSON value `v` is, for a message that must not quote it
+/// (a secret setting of the wrong type).
+pub fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "an empty value",
+        serde_json::Value::Bool(_) => "a boolean (value not shown: it is a secret)",
+        serde_json::Value::Number(_) => "a number (value not shown: it is a secret)",
+        serde_json::Value::String(_) => "this text (value not shown: it is a secret)",
+        serde_json::Value::Array(_) => "a list (value not shown: it is a secret)",
+        serde_json::Value::Object(_) => "a table (value not shown: it is a secret)",
+    }
 }
 
 #[cfg(test)]

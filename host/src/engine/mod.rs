@@ -90,10 +90,15 @@ impl Engine {
             .max()
             .unwrap_or(60)
             .max(ACTIVATION_TIMEOUT.as_secs());
+        // The process's redactor, so the CLI's error exit and every log line
+        // mask what the engine knows; the configuration's secrets are
+        // secrets before anything is read or opened.
+        let redactor = Redactor::process().clone();
+        register_configured_secrets(&config, &connectors, &redactor);
         Ok(Engine {
             config,
             connectors,
-            redactor: Redactor::new(),
+            redactor,
             runtime,
             http_timeout: Duration::from_secs(max_timeout),
             clients: Default::default(),
@@ -445,6 +450,25 @@ impl Drop for Engine {
 
 /// The fields recorded for a connection by `refresh-fields` (none when the
 /// store is absent or holds none).
+/// Register every secret the configuration holds (connection secret
+/// settings, LDAP bind passwords) with `redactor`, before any source is
+/// read or connection opened.
+fn register_configured_secrets(config: &Config, connectors: &LoadReport, redactor: &Redactor) {
+    let base = config.file.parent().unwrap_or(Path::new("."));
+    for conn in &config.connections {
+        if let Some(loaded) = connectors.get(&conn.connector) {
+            crate::connection::register_secrets(conn, &loaded.manifest, base, redactor);
+        }
+        for channel in &conn.channels {
+            if let crate::config::SourceConfig::Ldap(l) = &channel.source
+                && let Ok(Some(password)) = source::bind_password(l)
+            {
+                redactor.add(&password);
+            }
+        }
+    }
+}
+
 pub fn discovered_fields(store: Option<&StateStore>, connection: &str) -> Vec<AttributeSpec> {
     store
         .and_then(|s| s.discovered_fields(connection).ok().flatten())

@@ -7,7 +7,11 @@
 //! is sent with reqwest, and is logged at debug level with its method, URL
 //! and status, never its headers or body, and always redacted. Under
 //! failover each request first passes the channel's lease gate
-//! ([`crate::fence`]).
+//! ([`crate::fence`]). Before it is
+//! sent, its credentials (credential headers, a form body's secret fields)
+//! become secrets of the run, and so do the tokens in the answer to a token
+//! request ([`crate::redact::credentials`]); a connector registers any other
+//! secret it learns with `Host::register_secret`.
 //!
 //! TLS: certificates are verified against the built-in (Mozilla) roots plus
 //! the connection's `tls.ca_file`; `tls.verify_certificates = false` turns
@@ -24,7 +28,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::TlsConfig;
-use crate::redact::Redactor;
+use crate::redact::{Redactor, credentials};
 
 /// The HTTP client shared by connections with the same TLS policy `tls`.
 /// Fails, saying why, when the CA file cannot be read or holds no PEM
@@ -86,6 +90,7 @@ impl HostServices for Services {
             }
             let method = reqwest::Method::from_bytes(request.method.as_bytes())
                 .map_err(|_| ConnectorError::internal(format!("'{}' is not an HTTP method", request.method)))?;
+            let token_request = credentials::register_request(&redactor, &request);
             let url = redactor.redact(&request.url);
             let mut builder = client.request(method.clone(), &request.url).body(request.body);
             for (name, value) in &request.headers {
@@ -106,6 +111,9 @@ impl HostServices for Services {
                 .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect();
             let body = response.bytes().await.map_err(|e| transport_error(&e, &method, &url, &redactor))?.to_vec();
+            if token_request {
+                credentials::token_answer_secrets(&body).iter().for_each(|t| redactor.add(t));
+            }
             tracing::debug!(target: "provisio::http", %label, %method, %url, status, elapsed_ms = started.elapsed().as_millis() as u64, "http");
             Ok(HttpResponse { status, headers, body })
         }
@@ -118,6 +126,10 @@ impl HostServices for Services {
 
     fn now_unix_ms(&self) -> u64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    fn register_secret(&self, secret: &str) {
+        self.redactor.add(secret);
     }
 
     fn log(&self, level: LogLevel, message: &str) {

@@ -72,6 +72,7 @@ fn client_credentials_token_is_requested_once_and_cached() {
     assert_eq!(String::from_utf8_lossy(&t.body), "grant_type=client_credentials&scope=scim%3Aread+scim%3Awrite");
     assert_eq!(header(&reqs[1], "Authorization"), Some("Bearer tok-1"));
     assert_eq!(header(&reqs[2], "Authorization"), Some("Bearer tok-1"));
+    assert_eq!(h.secrets(), ["tok-1"], "the token obtained is registered with the host as a secret, once");
     done(&h);
 }
 

@@ -183,6 +183,7 @@ impl LdapSourceConfig {
             member_attribute: self.member_attribute.clone(),
             member_of_attribute: self.member_of_attribute.clone(),
             account_status: self.account_status.clone(),
+            masked_attributes: Vec::new(),
         }
     }
 
