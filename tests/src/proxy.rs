@@ -142,14 +142,22 @@ impl Response {
     pub fn lost() -> Self {
         Response::new(LOST)
     }
+
+    /// A fault that answers 502 at once and forwards the request `delay`
+    /// later all the same: a gateway that gave up on a request the target
+    /// still carries out, after the client has moved on.
+    pub fn late(delay: std::time::Duration) -> Self {
+        Response::new(LATE).header("x-proxy-delay-ms", &delay.as_millis().to_string())
+    }
 }
 
 /// Marker statuses of [`Response::reset`], [`Response::delayed`],
-/// [`Response::held`] and [`Response::lost`].
+/// [`Response::held`], [`Response::lost`] and [`Response::late`].
 const RESET: u16 = 1;
 const DELAYED: u16 = 2;
 const HELD: u16 = 3;
 const LOST: u16 = 4;
+const LATE: u16 = 5;
 
 /// The fault hook: `Some(response)` answers instead of the upstream.
 pub type Fault = dyn Fn(&Request) -> Option<Response> + Send + Sync;
@@ -443,7 +451,7 @@ async fn handle(
 }
 
 /// The answer to one request, and whether the proxy made it itself.
-async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (Response, bool) {
+async fn answer(state: &Arc<State>, client: &reqwest::Client, request: &Request) -> (Response, bool) {
     if let Some(expected) = &state.basic
         && request.header("authorization") != Some(expected.as_str())
     {
@@ -467,6 +475,14 @@ async fn answer(state: &State, client: &reqwest::Client, request: &Request) -> (
         if r.status == LOST {
             let _acted = forward(state, client, request).await;
             return (Response::reset(), true);
+        }
+        if r.status == LATE {
+            let (state, client, request) = (state.clone(), client.clone(), request.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(pause).await;
+                let _acted = forward(&state, &client, &request).await;
+            });
+            return (Response::scim_error(502, "test proxy: the gateway gave up (the target acts later)"), true);
         }
         return (r, true);
     }

@@ -132,8 +132,18 @@ impl ChannelRun<'_> {
                     }
                 }
                 Ok(mut accounts) if accounts.len() == 1 => {
-                    out.linked += 1;
-                    Fate::Link(accounts.remove(0))
+                    let account = accounts.remove(0);
+                    // A late create may still land beside it until the
+                    // settling time has passed: keep the intent till then.
+                    let quiet = settle_time(timeout).as_secs() as i64;
+                    let settled = intent.checked_at.is_none_or(|t| now >= t.saturating_add(quiet));
+                    let linked = state.get(&intent.guid).and_then(|s| s.target_id.as_deref()) == Some(account.id.as_str());
+                    if linked {
+                        if settled { Fate::Clear } else { Fate::Wait }
+                    } else {
+                        out.linked += 1;
+                        Fate::Link { account, settled }
+                    }
                 }
                 Ok(accounts) => {
                     let linked = state.get(&intent.guid).and_then(|s| s.target_id.clone());
@@ -177,8 +187,13 @@ impl ChannelRun<'_> {
                 match self.remove_duplicates(&repair, cycle, &intent, timeout).await {
                     Ok(removed) => {
                         out.deduplicated += removed;
-                        out.linked += 1;
-                        Fate::Link(repair.keep)
+                        let linked = state.get(&intent.guid).and_then(|s| s.target_id.as_deref());
+                        if linked == Some(repair.keep.id.as_str()) {
+                            Fate::Clear
+                        } else {
+                            out.linked += 1;
+                            Fate::Link { account: repair.keep, settled: true }
+                        }
                     }
                     Err(e) => {
                         out.waiting.insert(intent.guid.clone());
@@ -284,7 +299,7 @@ impl ChannelRun<'_> {
                 Fate::Wait => {}
                 Fate::Absent => absent.push(intent.guid.clone()),
                 Fate::Clear => settle.push(intent.guid.clone()),
-                Fate::Link(account) => {
+                Fate::Link { account, settled } => {
                     row.status = if account.active == Some(false) { UserStatus::Disabled } else { UserStatus::Active };
                     row.target_id = Some(account.id.clone());
                     // Pushed this cycle: the account may hold an older record.
@@ -303,7 +318,9 @@ impl ChannelRun<'_> {
                         is_success: true,
                         non_success_cause: Some("an earlier create whose outcome was unknown had made it".into()),
                     });
-                    settle.push(intent.guid.clone());
+                    if settled {
+                        settle.push(intent.guid.clone());
+                    }
                     rows.push(row);
                 }
                 Fate::Ambiguous(error) | Fate::Failed(error) => {
@@ -352,14 +369,16 @@ impl ChannelRun<'_> {
 
 /// What settling does with one intent.
 enum Fate {
-    /// The lookup failed: keep the intent.
+    /// The lookup failed, or the linked account was found while a late
+    /// create may still land: keep the intent.
     Wait,
     /// Not found, not long enough: note the lookup, keep the intent.
     Absent,
     /// Not found twice, a settling time apart: remove the intent.
     Clear,
-    /// Found (or repaired down to) one account: link it.
-    Link(TargetUser),
+    /// Found (or repaired down to) one account the state does not link yet:
+    /// link it; remove the intent when `settled` (no late create can land).
+    Link { account: TargetUser, settled: bool },
     /// Several accounts provisio cannot prove it made: report them.
     Ambiguous(String),
     /// The duplicates' removal is held by the deletion guard.

@@ -276,9 +276,11 @@ pub enum IntentFate {
     /// without any create reaching the target): remove the intent.
     Settle,
     /// A create was sent and its outcome is unknown (a timeout, a closed
-    /// connection, a lost answer, a 5xx): keep the intent, so the account
-    /// is looked up before anything else is sent for the user, and count
-    /// `extra` creates sent beyond the one the cycle recorded.
+    /// connection, a lost answer, a 5xx), even if a later attempt created
+    /// or found the account: keep the intent, so the account is looked up
+    /// before anything else is sent for the user and a late duplicate can
+    /// be proved provisio's own, and count `extra` creates sent beyond the
+    /// one the cycle recorded.
     Keep { extra: u32 },
 }
 
@@ -378,7 +380,11 @@ pub async fn execute(
     };
     let ambiguous = result.as_ref().err().is_some_and(is_ambiguity);
     let intent = match (&work.decision, &result) {
-        (Decision::Provision { .. }, Err(_)) if tries.unknown() => IntentFate::Keep { extra: tries.sent() - 1 },
+        // A create of unknown outcome may still land, beside the account a
+        // later attempt made or found: keep the intent (the proof that both
+        // are provisio's, see `dedupe`) until a lookup a settling time later
+        // finds one account.
+        (Decision::Provision { .. }, _) if tries.unknown() => IntentFate::Keep { extra: tries.sent() - 1 },
         // Several accounts after a create of this item's: keep the intent,
         // the proof that provisio may have made them (see `dedupe`).
         (Decision::Provision { .. }, Err(_)) if ambiguous && tries.sent() > 0 => {
