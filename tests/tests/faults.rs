@@ -47,13 +47,20 @@ fn converge(s: &Scenario, target: &TestTarget, people: &[Person], when: &str) ->
     cycles
 }
 
-#[test]
-fn with_a_fifth_of_calls_faulted_a_strict_target_converges_exactly() {
-    let target = TestTarget::strict("faults");
-    let mix = FaultMix::new(20, HOLD);
+/// `target` behind a proxy faulting `percent` of the calls, and a scenario
+/// syncing into it.
+fn faulted(target: &TestTarget, percent: u64) -> (FaultMix, Proxy, Scenario) {
+    let mix = FaultMix::new(percent, HOLD);
     let proxy = Proxy::builder(&target.base_url()).fault(mix.hook()).start();
     let s =
         Scenario::scim(&proxy.url(), &target.token()).max_threads(16).timeout(TIMEOUT).deletion_guard(false).build();
+    (mix, proxy, s)
+}
+
+#[test]
+fn with_a_fifth_of_calls_faulted_a_strict_target_converges_exactly() {
+    let target = TestTarget::strict("faults");
+    let (_mix, proxy, s) = faulted(&target, 20);
     let people: Vec<Person> = (0..2000).map(|i| Person::new(&format!("user{i:04}"))).collect();
     converge(&s, &target, &people, "after the initial sync at 20 %");
     let local_faults = proxy.requests().iter().filter(|r| r.local).count();
@@ -63,10 +70,7 @@ fn with_a_fifth_of_calls_faulted_a_strict_target_converges_exactly() {
 #[test]
 fn faults_at_5_then_20_percent_leave_exactly_one_account_per_user_on_a_forgiving_target() {
     let target = TestTarget::forgiving();
-    let mix = FaultMix::new(5, HOLD);
-    let proxy = Proxy::builder(&target.base_url()).fault(mix.hook()).start();
-    let s =
-        Scenario::scim(&proxy.url(), &target.token()).max_threads(16).timeout(TIMEOUT).deletion_guard(false).build();
+    let (mix, proxy, s) = faulted(&target, 5);
     let people: Vec<Person> = (0..2000).map(|i| Person::new(&format!("user{i:04}"))).collect();
     converge(&s, &target, &people, "after the initial sync at 5 %");
     let lost_at_5 = proxy.requests().iter().filter(|r| r.local && r.method == "POST").count();

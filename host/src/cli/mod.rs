@@ -241,7 +241,11 @@ pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
         s.channel.clone(),
         status,
         s.users.to_string(),
-        s.dirty.to_string(),
+        // Creates of unknown outcome wait to be settled at the target.
+        match s.unsettled_intents {
+            0 => s.dirty.to_string(),
+            unsettled => format!("{} + {unsettled} unsettled create(s)", s.dirty),
+        },
         match s.held_group_deletions {
             0 => s.held_deprovisions.to_string(),
             groups => format!("{} + {groups} group(s)", s.held_deprovisions),

@@ -206,6 +206,12 @@ impl ChannelRun<'_> {
         self.record_settlement(key, cycle, now, writes, state)?;
         report.summary.linked += out.linked;
         report.summary.deduplicated += out.deduplicated;
+        if out.deduplicated > 0 {
+            report.warnings.push(format!(
+                "{} duplicate account(s) made by provisio's own retried creates were removed (audited as DEDUPLICATE)",
+                out.deduplicated
+            ));
+        }
         let line = out.describe(settled);
         tracing::info!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{line}");
         Ok(out)
@@ -255,23 +261,28 @@ impl ChannelRun<'_> {
                 Ok(how) => (true, format!("duplicate of account {} made by retried creates: {how}", repair.keep.id)),
                 Err(e) => (false, format!("removing a duplicate of account {} failed: {e}", repair.keep.id)),
             };
-            self.audit.record(AuditEvent {
-                time: now_rfc3339(),
-                cycle_id: cycle,
-                connection: &self.conn.name,
-                channel: &self.channel.name,
-                event_type: "DEDUPLICATE",
-                source_id: &intent.guid,
-                target_id: Some(&account.id),
-                is_success: ok,
-                non_success_cause: Some(cause),
-            });
+            self.audit_user(cycle, "DEDUPLICATE", &intent.guid, &account.id, ok, cause);
             match result {
                 Ok(_) => removed += 1,
                 Err(e) => return Err(self.redactor.redact(&e.to_string())),
             }
         }
         Ok(removed)
+    }
+
+    /// Audit one settling event of user `guid` on account `target_id`.
+    fn audit_user(&self, cycle: i64, event_type: &str, guid: &str, target_id: &str, ok: bool, cause: String) {
+        self.audit.record(AuditEvent {
+            time: now_rfc3339(),
+            cycle_id: cycle,
+            connection: &self.conn.name,
+            channel: &self.channel.name,
+            event_type,
+            source_id: guid,
+            target_id: Some(target_id),
+            is_success: ok,
+            non_success_cause: Some(cause),
+        });
     }
 
     /// Store what settling decided, in one transaction, and audit the links.
@@ -307,17 +318,8 @@ impl ChannelRun<'_> {
                     row.attempts = 0;
                     row.last_error = None;
                     row.updated_at = now;
-                    self.audit.record(AuditEvent {
-                        time: now_rfc3339(),
-                        cycle_id: cycle,
-                        connection: &self.conn.name,
-                        channel: &self.channel.name,
-                        event_type: "LINK",
-                        source_id: &intent.guid,
-                        target_id: Some(&account.id),
-                        is_success: true,
-                        non_success_cause: Some("an earlier create whose outcome was unknown had made it".into()),
-                    });
+                    let cause = "an earlier create whose outcome was unknown had made it".to_owned();
+                    self.audit_user(cycle, "LINK", &intent.guid, &account.id, true, cause);
                     if settled {
                         settle.push(intent.guid.clone());
                     }
