@@ -25,8 +25,7 @@ impl InProcessSandbox {
     pub fn start_with(token: &str, modes: provisio_sandbox::Modes) -> InProcessSandbox {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config =
-            provisio_sandbox::SandboxConfig { bearer_token: Some(token.into()), modes, ..Default::default() };
+        let config = provisio_sandbox::SandboxConfig { bearer_token: Some(token.into()), modes, ..Default::default() };
         let sandbox = runtime
             .block_on(provisio_sandbox::serve(config, async {
                 let _ = stopped.await;

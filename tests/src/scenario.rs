@@ -440,11 +440,7 @@ impl Scenario {
         let list: serde_json::Value =
             serde_json::from_str(&self.run_ok(&["channels", "list", "--json"])).expect("channels list --json is JSON");
         let sum = |field: &str| list.as_array().into_iter().flatten().map(|c| c[field].as_u64().unwrap_or(0)).sum();
-        Outstanding {
-            dirty: sum("dirty"),
-            unsettled: sum("unsettled_intents"),
-            held: sum("held_deprovisions"),
-        }
+        Outstanding { dirty: sum("dirty"), unsettled: sum("unsettled_intents"), held: sum("held_deprovisions") }
     }
 
     /// Run cycles (`sync --once`, then `channels retry` so failed users do

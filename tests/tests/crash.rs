@@ -100,7 +100,9 @@ impl Directory {
     fn entries(&self) -> Vec<Person> {
         (0..self.people.len())
             .filter(|i| !self.removed.contains(i))
-            .map(|i| if self.disabled.contains(&i) { self.people[i].clone().disabled() } else { self.people[i].clone() })
+            .map(
+                |i| if self.disabled.contains(&i) { self.people[i].clone().disabled() } else { self.people[i].clone() },
+            )
             .collect()
     }
 
@@ -128,8 +130,7 @@ fn a_kill_loop_through_faults_with_directory_changes_ends_exact_on_a_forgiving_t
     let target = TestTarget::forgiving();
     let mix = FaultMix::new(5, Duration::from_millis(3500));
     let proxy = Proxy::builder(&target.base_url()).fault(slow(15, Some(mix.clone()))).start();
-    let s =
-        Scenario::scim(&proxy.url(), &target.token()).max_threads(8).timeout(3).deletion_guard(false).build();
+    let s = Scenario::scim(&proxy.url(), &target.token()).max_threads(8).timeout(3).deletion_guard(false).build();
     let mut dir = Directory {
         people: (0..users).map(|i| Person::new(&format!("u{i:04}"))).collect(),
         disabled: BTreeSet::new(),
@@ -150,11 +151,22 @@ fn a_kill_loop_through_faults_with_directory_changes_ends_exact_on_a_forgiving_t
     let (cycles, left) = s.converge(15);
     if !left.is_empty() {
         let last = s.run(&["-v", "sync", "--once"]);
-        panic!("{left:?} after {cycles} cycles; then:\n{}\n{}", provisio_e2e::stdout(&last), provisio_e2e::stderr(&last));
+        panic!(
+            "{left:?} after {cycles} cycles; then:\n{}\n{}",
+            provisio_e2e::stdout(&last),
+            provisio_e2e::stderr(&last)
+        );
     }
 
     let accounts = target.accounts_by_user_name();
     let duplicates = target.duplicates();
+    let faults = proxy.requests().iter().filter(|r| r.local).count();
+    eprintln!(
+        "kill loop: {users} users, {kills} SIGKILLs ({landed} mid-run), {faults} injected faults, converged in {cycles} \
+         cycle(s); {} accounts, {} userName(s) held twice",
+        accounts.values().map(Vec::len).sum::<usize>(),
+        duplicates.len()
+    );
     assert!(duplicates.is_empty(), "duplicate accounts: {duplicates:?}");
     for (i, p) in dir.people.iter().enumerate() {
         let account = accounts.get(&p.uid.to_lowercase()).map(|a| &a[0]);

@@ -96,7 +96,12 @@ fn accounts_provisio_cannot_prove_it_made_are_reported_never_deleted_and_never_q
     for cycle in 0..3 {
         let out = s.run(&["sync", "--once"]);
         let text = stdout(&out);
-        assert_eq!(out.status.code(), Some(6), "cycle {cycle}: users failed, the channel ran\n{text}\n{}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(6),
+            "cycle {cycle}: users failed, the channel ran\n{text}\n{}",
+            stderr(&out)
+        );
         assert!(!text.contains("quarantined"), "cycle {cycle}: {text}");
         // Retry at once rather than on the growing schedule (the retry runs
         // a cycle of its own, which fails the same way).

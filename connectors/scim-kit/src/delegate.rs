@@ -48,10 +48,7 @@ macro_rules! __delegate_operation {
         async fn find_users(
             &self,
             unique_id: &str,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<$crate::__core::ops::TargetUser>,
-            $crate::__core::ConnectorError,
-        > {
+        ) -> ::core::result::Result<::std::vec::Vec<$crate::__core::ops::TargetUser>, $crate::__core::ConnectorError> {
             self.$f.find_users(unique_id).await
         }
     };

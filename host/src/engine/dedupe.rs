@@ -29,7 +29,7 @@ use provisio_core::manifest::Capability;
 use provisio_core::ops::{AttributeValue, Operation, TargetUser};
 use provisio_state::Intent;
 
-use super::users::ambiguity;
+use super::create::ambiguity;
 use crate::connection::Connection;
 
 /// The attribute whose value, where accounts carry it, must be the same
@@ -49,7 +49,8 @@ pub struct Repair {
 pub fn plan(intent: &Intent, linked: Option<&str>, accounts: Vec<TargetUser>) -> Result<Repair, String> {
     let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
     let refuse = |why: &str| ambiguity(&intent.unique_id, &ids, why).to_string();
-    let foreign = accounts.iter().find(|a| !a.unique_id.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&intent.unique_id)));
+    let foreign =
+        accounts.iter().find(|a| !a.unique_id.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&intent.unique_id)));
     if let Some(a) = foreign {
         return Err(refuse(&format!("account {} does not carry the user's identifier", a.id)));
     }
@@ -128,8 +129,8 @@ mod tests {
         let e = plan(&intent(5), None, vec![account("a", "alice", Some("g1")), account("b", "alice", Some("g2"))])
             .unwrap_err();
         assert!(e.contains("different externalId"), "{e}");
-        let e = plan(&intent(5), None, vec![account("a", "alice", Some("g1")), account("b", "alice", None)])
-            .unwrap_err();
+        let e =
+            plan(&intent(5), None, vec![account("a", "alice", Some("g1")), account("b", "alice", None)]).unwrap_err();
         assert!(e.contains("different externalId"), "one without: {e}");
     }
 }

@@ -12,9 +12,11 @@
 //! synced, and a cycle with nothing to send contacts no target at all.
 
 pub mod audit;
+pub mod create;
 pub mod cycle;
 pub mod decide;
 pub mod dedupe;
+pub mod dry_run;
 pub mod groups;
 pub mod guard;
 pub mod listing;

@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 use provisio_state::{ChannelKey, StateStore, UserState};
 
 use super::audit::{Audit, AuditEvent, now_rfc3339};
+use super::create::IntentFate;
 use super::cycle::ChannelReport;
 use super::decide::Decision;
-use super::users::{Event, IntentFate, Outcome};
+use super::users::{Event, Outcome};
 use crate::redact::Redactor;
 
 /// Outcomes written to the state store in one transaction, at most.

@@ -5,9 +5,11 @@
 //! is run again after an exponential back-off with full jitter, or after the
 //! target's `Retry-After` when it gave one, until it succeeds or the
 //! channel's Timeout for that user is spent. Re-running a whole work item is
-//! safe: a create is always preceded by a lookup, so a create that timed out
-//! after reaching the target is linked, not duplicated. A 400 or a 409 is
-//! never retried blindly (a 409 on create is settled by lookup and link).
+//! safe: once a create has been sent, every later attempt looks the account
+//! up before anything else (`create.rs`), so a create that timed out or lost
+//! its answer after reaching the target is linked, not duplicated. A 400 or
+//! a 409 is never retried blindly (a 409 on create is settled by lookup and
+//! link).
 //!
 //! **Across cycles**, a user still failing is marked dirty and retried on a
 //! growing schedule ([`next_retry_gap`]): at the next cycle after the first

@@ -34,10 +34,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::audit::{AuditEvent, now_rfc3339};
+use super::create::{ambiguity, find_accounts};
 use super::cycle::{ChannelReport, ChannelRun};
 use super::dedupe::{self, Repair};
 use super::listing;
-use super::users::{ambiguity, find_accounts};
 
 /// How long after a lookup that found no account a create of unknown
 /// outcome may still land: twice the channel's timeout (a request is given
@@ -137,7 +137,8 @@ impl ChannelRun<'_> {
                     // settling time has passed: keep the intent till then.
                     let quiet = settle_time(timeout).as_secs() as i64;
                     let settled = intent.checked_at.is_none_or(|t| now >= t.saturating_add(quiet));
-                    let linked = state.get(&intent.guid).and_then(|s| s.target_id.as_deref()) == Some(account.id.as_str());
+                    let linked =
+                        state.get(&intent.guid).and_then(|s| s.target_id.as_deref()) == Some(account.id.as_str());
                     if linked {
                         if settled { Fate::Clear } else { Fate::Wait }
                     } else {
