@@ -10,6 +10,8 @@
 //! - Accounts provisio cannot prove it made are never touched: the user is
 //!   reported with every target id, and such users never quarantine the
 //!   channel.
+//! - A failed create follows the growing retry schedule like every dirty
+//!   record.
 
 use provisio_e2e::proxy::{Proxy, Response};
 use provisio_e2e::scenario::{Person, Scenario};
@@ -116,4 +118,33 @@ fn accounts_provisio_cannot_prove_it_made_are_reported_never_deleted_and_never_q
     assert!(ids.iter().any(|(a, b)| error.contains(a) && error.contains(b)), "every id is named: {error}");
     assert_eq!(target.users().len(), 12, "nothing was deleted");
     assert!(s.audit().iter().all(|e| e["event_type"] != "DEDUPLICATE" && e["event_type"] != "DELETE"));
+}
+
+#[test]
+fn a_failed_create_waits_for_its_retry_on_the_growing_schedule() {
+    let target = TestTarget::forgiving();
+    // Every create of bob is refused: a user the target will not take.
+    let proxy = Proxy::builder(&target.base_url())
+        .fault(|req| {
+            let bob = req.method == "POST" && req.json().is_some_and(|b| b["userName"] == "bob");
+            bob.then(|| Response::scim_error(400, "bob's department is not known here"))
+        })
+        .start();
+    let s = Scenario::scim(&proxy.url(), &target.token()).build();
+    s.write_directory(&[Person::new("alice"), Person::new("bob")], &[]);
+    let posts = || proxy.requests().iter().filter(|r| r.method == "POST" && r.local).count();
+    let mut after = Vec::new();
+    for _ in 0..3 {
+        s.run(&["sync", "--once"]);
+        after.push(posts());
+    }
+    // The first retry comes at the next cycle, the second a minute later:
+    // the third cycle sends nothing for bob, although his create failed.
+    assert_eq!(after, [1, 2, 2], "bob's creates after each cycle");
+    let list: serde_json::Value = serde_json::from_str(&s.run_ok(&["channels", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["dirty"], 1, "{list:#}");
+    // A change of bob's source entry retries him at once.
+    s.write_directory(&[Person::new("alice"), Person::new("bob").title("Manager")], &[]);
+    s.run(&["sync", "--once"]);
+    assert_eq!(posts(), 3, "a changed user is retried at once");
 }

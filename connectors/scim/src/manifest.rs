@@ -102,8 +102,9 @@ mod tests {
     #[test]
     fn every_user_and_group_operation_is_declared() {
         let caps = manifest().capabilities;
-        assert_eq!(caps.len(), 12);
+        assert_eq!(caps.len(), 13);
         assert!(caps.contains(&Capability::UserList), "a first cycle links from one listing");
+        assert!(caps.contains(&Capability::UserFindAll), "duplicates can be seen and repaired");
         assert!(!caps.contains(&Capability::DiscoverSchema));
         assert!(!caps.contains(&Capability::DeviceManagement));
     }

@@ -39,7 +39,13 @@ pub enum IntentFate {
     /// before anything else is sent for the user and a late duplicate can
     /// be proved provisio's own, and count `extra` creates sent beyond the
     /// one the cycle recorded.
-    Keep { extra: u32 },
+    ///
+    /// `late`: a create may still land (it timed out, its connection failed,
+    /// or a gateway answered 502 or 504 for a target that may still be
+    /// working on it), so an absent account is not believed before a
+    /// settling time. Without it every create was answered by the target,
+    /// and one lookup settles it.
+    Keep { extra: u32, late: bool },
 }
 
 /// The creates one work item sent, across its retries within the cycle.
@@ -54,6 +60,8 @@ pub struct CreateTries {
     /// A create is on its way and unanswered: if the work item is cut off
     /// now (the channel's timeout), its outcome is unknown.
     in_flight: AtomicBool,
+    /// A create of unknown outcome may still land later ([`IntentFate::Keep`]).
+    late: AtomicBool,
 }
 
 impl CreateTries {
@@ -64,6 +72,12 @@ impl CreateTries {
     /// Whether a create sent may have made an account nobody answered for.
     pub(super) fn unknown(&self) -> bool {
         self.unknown.load(Ordering::SeqCst) || self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The intent to keep when a create's outcome is unknown, else `None`.
+    pub(super) fn keep(&self) -> Option<IntentFate> {
+        let late = self.late.load(Ordering::SeqCst) || self.in_flight.load(Ordering::SeqCst);
+        self.unknown().then(|| IntentFate::Keep { extra: self.sent().saturating_sub(1), late })
     }
 }
 
@@ -82,6 +96,13 @@ pub fn outcome_unknown(e: &ConnectorError) -> bool {
             | ErrorKind::Unsupported
             | ErrorKind::Config
     )
+}
+
+/// Whether a create that failed with `e` may still be carried out by the
+/// target later: no answer came (a timeout, a connection error), or a
+/// gateway gave up on the target (502, 504).
+fn may_land_late(e: &ConnectorError) -> bool {
+    matches!(e.kind, ErrorKind::Timeout | ErrorKind::Transport) || matches!(e.status, Some(502 | 504))
 }
 
 /// The marker of an ambiguity error: the target holds several accounts for
@@ -171,6 +192,9 @@ pub(super) async fn provision(
         }
         Err(e) => {
             if outcome_unknown(&e) {
+                if may_land_late(&e) {
+                    tries.late.store(true, Ordering::SeqCst);
+                }
                 // The account may exist now: the next attempt (this cycle's
                 // retry, or the next cycle's settling) looks it up first.
                 tries.unknown.store(true, Ordering::SeqCst);

@@ -181,7 +181,12 @@ impl<'a> Recorder<'a> {
                         IntentFate::Settle => {
                             tx.settle_intent(key, guid)?;
                         }
-                        IntentFate::Keep { extra } => tx.keep_intent(key, guid, *extra, now)?,
+                        // Nothing can land any more once every create was
+                        // answered: an absent account is then believed at
+                        // the next lookup (`since` 0).
+                        IntentFate::Keep { extra, late } => {
+                            tx.keep_intent(key, guid, *extra, if *late { now } else { 0 })?
+                        }
                     }
                 }
                 Ok(())

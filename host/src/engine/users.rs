@@ -307,11 +307,11 @@ pub async fn execute(
         // later attempt made or found: keep the intent (the proof that both
         // are provisio's, see `dedupe`) until a lookup a settling time later
         // finds one account.
-        (Decision::Provision { .. }, _) if tries.unknown() => IntentFate::Keep { extra: tries.sent() - 1 },
+        (Decision::Provision { .. }, _) if tries.unknown() => tries.keep().unwrap_or(IntentFate::Settle),
         // Several accounts after a create of this item's: keep the intent,
         // the proof that provisio may have made them (see `dedupe`).
         (Decision::Provision { .. }, Err(_)) if ambiguous && tries.sent() > 0 => {
-            IntentFate::Keep { extra: tries.sent() - 1 }
+            IntentFate::Keep { extra: tries.sent() - 1, late: false }
         }
         (Decision::Provision { .. }, _) => IntentFate::Settle,
         _ => IntentFate::None,

@@ -66,12 +66,12 @@ impl Tx<'_> {
 
     /// Keep the intent of a create whose outcome is unknown: count `extra`
     /// more creates sent for `guid` (sent again within one cycle), and note
-    /// `now`, when the last of them was given up on, as the time from which
-    /// a late one may still land ([`Intent::checked_at`]).
-    pub fn keep_intent(&self, ch: ChannelKey, guid: &str, extra: u32, now: i64) -> Result<(), StateError> {
+    /// `since`, from when a late one may still land ([`Intent::checked_at`]):
+    /// when the last was given up on, or 0 when every create was answered.
+    pub fn keep_intent(&self, ch: ChannelKey, guid: &str, extra: u32, since: i64) -> Result<(), StateError> {
         self.exec(
             "UPDATE intents SET attempts = attempts + ?3, checked_at = ?4 WHERE channel_id = ?1 AND guid = ?2",
-            vals![ch.0, guid, i64::from(extra), now],
+            vals![ch.0, guid, i64::from(extra), since],
         )?;
         Ok(())
     }

@@ -522,7 +522,7 @@ delegate! {
     fn record_create_intent(&self, ch: ChannelKey, guid: &str, unique_id: &str, now: i64) -> ();
     fn unsettled_intents(&self, ch: ChannelKey) -> Vec<Intent>;
     fn settle_intent(&self, ch: ChannelKey, guid: &str) -> bool;
-    fn keep_intent(&self, ch: ChannelKey, guid: &str, extra: u32, now: i64) -> ();
+    fn keep_intent(&self, ch: ChannelKey, guid: &str, extra: u32, since: i64) -> ();
     fn note_intent_absent(&self, ch: ChannelKey, guid: &str, now: i64) -> ();
 }
 
