@@ -99,7 +99,7 @@ mapping = [ {{ field = "userName", attributes = ["uid"] }} ]
     broken.clear_fault();
     let out = run(&["sync", "--once"]);
     assert!(out.status.success(), "{}", provisio_e2e::stdout(&out));
-    assert_eq!(bad.users().len(), 2);
+    assert_eq!(bad.users().len(), 2, "{}\n{}", provisio_e2e::stdout(&out), provisio_e2e::stderr(&out));
     assert_eq!(good.users().len(), 2);
 }
 
