@@ -106,10 +106,11 @@ impl Directory {
             .collect()
     }
 
-    /// Round `r`'s changes: a tenth retitled, a few disabled, a few removed.
+    /// Round `r`'s changes: a third retitled (so the next run has work to
+    /// be killed in), a few disabled, a few removed.
     fn change(&mut self, r: usize) {
         let n = self.people.len();
-        for i in (r % 10..n).step_by(10) {
+        for i in (r % 3..n).step_by(3) {
             self.people[i] = self.people[i].clone().title(&format!("title-{r}"));
         }
         for k in 0..3 {
@@ -139,8 +140,8 @@ fn a_kill_loop_through_faults_with_directory_changes_ends_exact_on_a_forgiving_t
     let mut landed = 0;
     for round in 0..kills {
         s.write_directory(&dir.entries(), &[]);
-        // Pseudo-random moments between 0.2 s and 2.6 s into the run.
-        let delay = 200 + (round as u64 * 7919 % 2400);
+        // Pseudo-random moments between 0.15 s and 1.5 s into the run.
+        let delay = 150 + (round as u64 * 7919 % 1350);
         landed += u32::from(kill_after(&s, Duration::from_millis(delay)));
         dir.change(round);
     }
