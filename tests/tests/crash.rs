@@ -131,7 +131,14 @@ fn a_kill_loop_through_faults_with_directory_changes_ends_exact_on_a_forgiving_t
     let target = TestTarget::forgiving();
     let mix = FaultMix::new(5, Duration::from_millis(3500));
     let proxy = Proxy::builder(&target.base_url()).fault(slow(15, Some(mix.clone()))).start();
-    let s = Scenario::scim(&proxy.url(), &target.token()).max_threads(8).timeout(3).deletion_guard(false).build();
+    // Quarantine is not what this tests: a few cycles failing in a row (an
+    // activation check that met a fault) must not make it sit out the end.
+    let s = Scenario::scim(&proxy.url(), &target.token())
+        .max_threads(8)
+        .timeout(3)
+        .deletion_guard(false)
+        .engine("quarantine_after", 1000)
+        .build();
     let mut dir = Directory {
         people: (0..users).map(|i| Person::new(&format!("u{i:04}"))).collect(),
         disabled: BTreeSet::new(),

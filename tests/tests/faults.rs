@@ -52,8 +52,13 @@ fn converge(s: &Scenario, target: &TestTarget, people: &[Person], when: &str) ->
 fn faulted(target: &TestTarget, percent: u64) -> (FaultMix, Proxy, Scenario) {
     let mix = FaultMix::new(percent, HOLD);
     let proxy = Proxy::builder(&target.base_url()).fault(mix.hook()).start();
-    let s =
-        Scenario::scim(&proxy.url(), &target.token()).max_threads(16).timeout(TIMEOUT).deletion_guard(false).build();
+    // Quarantine is not what this tests (tests/tests/quarantine.rs does).
+    let s = Scenario::scim(&proxy.url(), &target.token())
+        .max_threads(16)
+        .timeout(TIMEOUT)
+        .deletion_guard(false)
+        .engine("quarantine_after", 1000)
+        .build();
     (mix, proxy, s)
 }
 
