@@ -109,8 +109,9 @@ fn may_land_late(e: &ConnectorError) -> bool {
 /// one user ([`ambiguity`]).
 const AMBIGUOUS: &str = "accounts at the target share the Unique User Identifier";
 
-/// The error of a user the target holds several accounts for, naming each.
-pub fn ambiguity(unique_id: &str, ids: &[&str], why: &str) -> ConnectorError {
+/// The error of a user the target holds several `accounts` for, naming each.
+pub fn ambiguity<'a>(unique_id: &str, accounts: impl IntoIterator<Item = &'a TargetUser>, why: &str) -> ConnectorError {
+    let ids: Vec<&str> = accounts.into_iter().map(|a| a.id.as_str()).collect();
     ConnectorError::new(
         ErrorKind::Conflict,
         format!(
@@ -160,9 +161,8 @@ pub(super) async fn provision(
                 .map(|id| (Event::Linked, Some(id), Some(status)));
         }
         many => {
-            let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
             let why = "provisio cannot tell which one is the user's, and deletes none it cannot prove it made";
-            return Err(ambiguity(&work.unique_id, &ids, why));
+            return Err(ambiguity(&work.unique_id, many, why));
         }
     }
     if !policy.options.user_create {
@@ -184,10 +184,7 @@ pub(super) async fn provision(
                     .await
                     .map(|id| (Event::Linked, Some(id), Some(status))),
                 [] => Err(e.context("the target reported a conflict but the lookup finds no such user")),
-                many => {
-                    let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
-                    Err(ambiguity(&work.unique_id, &ids, "the target refused the create as a conflict"))
-                }
+                many => Err(ambiguity(&work.unique_id, many, "the target refused the create as a conflict")),
             }
         }
         Err(e) => {

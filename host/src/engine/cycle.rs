@@ -192,10 +192,7 @@ impl ChannelRun<'_> {
                 if intents.is_empty() {
                     Default::default()
                 } else {
-                    let cycle = match *begun {
-                        Some((_, cycle)) => cycle,
-                        None => self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?,
-                    };
+                    let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
                     *begun = Some((key, cycle));
                     let waiting = self.settle_creates(key, cycle.get(), intents, &mut state, report).await?.waiting;
                     if !waiting.is_empty() {
@@ -211,7 +208,7 @@ impl ChannelRun<'_> {
             _ => Default::default(),
         };
         // (Used by the deletion guard, which judges whole cycles only.)
-        let linked = state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
+        let linked = linked_count(&state);
         let mapping = compile_mapping(self.channel, self.conn.catalogue())?;
         let ctx = MappingContext {
             mapping: &mapping,
@@ -562,6 +559,12 @@ impl ChannelRun<'_> {
         bar.set_prefix(format!("{}/{}", self.conn.name, self.channel.name));
         Some(bar)
     }
+}
+
+/// How many of `state`'s users are linked to an account that exists at the
+/// target (what the deletion guard judges removals against).
+pub(super) fn linked_count(state: &HashMap<String, UserState>) -> u64 {
+    state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64
 }
 
 /// Create intents are recorded this many work items ahead of the sends: a

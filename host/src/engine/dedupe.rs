@@ -47,8 +47,7 @@ pub struct Repair {
 /// provisio's own duplicates. `linked` is the target id the state links the
 /// user to, if any. The refusal is the error to report (naming every id).
 pub fn plan(intent: &Intent, linked: Option<&str>, accounts: Vec<TargetUser>) -> Result<Repair, String> {
-    let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
-    let refuse = |why: &str| ambiguity(&intent.unique_id, &ids, why).to_string();
+    let refuse = |why: &str| ambiguity(&intent.unique_id, &accounts, why).to_string();
     let foreign =
         accounts.iter().find(|a| !a.unique_id.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&intent.unique_id)));
     if let Some(a) = foreign {

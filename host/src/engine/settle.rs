@@ -100,8 +100,10 @@ impl ChannelRun<'_> {
         let timeout = Duration::from_secs(self.channel.timeout);
         let looked = self.look_up(intents, timeout).await;
         let now = super::audit::now_unix();
-        let linked_before =
-            state.values().filter(|s| s.target_id.is_some() && s.status.exists_at_target()).count() as u64;
+        // Whether no create of an intent noted `since` can land any more.
+        let quiet = settle_time(timeout).as_secs() as i64;
+        let landed = |since: i64| now >= since.saturating_add(quiet);
+        let linked_before = super::cycle::linked_count(state);
         let approved = self.store.approval(key).map_err(|e| e.to_string())?.is_some();
         let mut repairs = Vec::new();
         let mut writes: Vec<(Intent, Fate)> = Vec::new();
@@ -118,25 +120,21 @@ impl ChannelRun<'_> {
                     out.waiting.insert(intent.guid.clone());
                     Fate::Wait
                 }
-                Ok(accounts) if accounts.is_empty() => {
-                    let quiet = settle_time(timeout).as_secs() as i64;
-                    match intent.checked_at {
-                        Some(first) if now >= first.saturating_add(quiet) => {
-                            out.cleared += 1;
-                            Fate::Clear
-                        }
-                        _ => {
-                            out.waiting.insert(intent.guid.clone());
-                            Fate::Absent
-                        }
+                Ok(accounts) if accounts.is_empty() => match intent.checked_at {
+                    Some(since) if landed(since) => {
+                        out.cleared += 1;
+                        Fate::Clear
                     }
-                }
+                    _ => {
+                        out.waiting.insert(intent.guid.clone());
+                        Fate::Absent
+                    }
+                },
                 Ok(mut accounts) if accounts.len() == 1 => {
                     let account = accounts.remove(0);
                     // A late create may still land beside it until the
                     // settling time has passed: keep the intent till then.
-                    let quiet = settle_time(timeout).as_secs() as i64;
-                    let settled = intent.checked_at.is_none_or(|t| now >= t.saturating_add(quiet));
+                    let settled = intent.checked_at.is_none_or(landed);
                     let linked =
                         state.get(&intent.guid).and_then(|s| s.target_id.as_deref()) == Some(account.id.as_str());
                     if linked {
@@ -174,10 +172,12 @@ impl ChannelRun<'_> {
         if let super::guard::Verdict::Hold { reason } = &verdict
             && held
         {
-            report.warnings.push(format!(
-                "deletion guard: {reason} (duplicate accounts of retried creates); none removed. If this is \
-                 intended, run `provisio channels approve --channel {}/{}`",
-                self.conn.name, self.channel.name
+            let reason = format!("{reason} (duplicate accounts of retried creates)");
+            report.warnings.push(super::guard::hold_message(
+                &reason,
+                "none removed",
+                &self.conn.name,
+                &self.channel.name,
             ));
         }
         for (intent, repair) in repairs {
@@ -337,10 +337,9 @@ impl ChannelRun<'_> {
                     rows.push(row);
                 }
                 Fate::Held(repair) => {
-                    let ids: Vec<&str> = std::iter::once(repair.keep.id.as_str())
-                        .chain(repair.remove.iter().map(|a| a.id.as_str()))
-                        .collect();
-                    let e = ambiguity(&intent.unique_id, &ids, "removing the duplicates is held by the deletion guard");
+                    let accounts = std::iter::once(&repair.keep).chain(&repair.remove);
+                    let e =
+                        ambiguity(&intent.unique_id, accounts, "removing the duplicates is held by the deletion guard");
                     row.dirty = true;
                     row.last_error = Some(self.redactor.redact(&e.to_string()));
                     row.updated_at = now;
