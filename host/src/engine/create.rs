@@ -74,10 +74,21 @@ impl CreateTries {
         self.unknown.load(Ordering::SeqCst) || self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// The intent to keep when a create's outcome is unknown, else `None`.
-    pub(super) fn keep(&self) -> Option<IntentFate> {
-        let late = self.late.load(Ordering::SeqCst) || self.in_flight.load(Ordering::SeqCst);
-        self.unknown().then(|| IntentFate::Keep { extra: self.sent().saturating_sub(1), late })
+    /// What becomes of a provision's create intent once its work item is
+    /// done. It is kept when a create's outcome is unknown: that create may
+    /// still land beside the account a later attempt made or found, and the
+    /// intent is the proof that both are provisio's (see `dedupe`). It is
+    /// kept too when the item ended `ambiguous` after a create of its own.
+    pub(super) fn fate(&self, ambiguous: bool) -> IntentFate {
+        let extra = self.sent().saturating_sub(1);
+        if self.unknown() {
+            let late = self.late.load(Ordering::SeqCst) || self.in_flight.load(Ordering::SeqCst);
+            IntentFate::Keep { extra, late }
+        } else if ambiguous && self.sent() > 0 {
+            IntentFate::Keep { extra, late: false }
+        } else {
+            IntentFate::Settle
+        }
     }
 }
 

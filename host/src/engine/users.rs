@@ -302,18 +302,8 @@ pub async fn execute(
         )),
     };
     let ambiguous = result.as_ref().err().is_some_and(is_ambiguity);
-    let intent = match (&work.decision, &result) {
-        // A create of unknown outcome may still land, beside the account a
-        // later attempt made or found: keep the intent (the proof that both
-        // are provisio's, see `dedupe`) until a lookup a settling time later
-        // finds one account.
-        (Decision::Provision { .. }, _) if tries.unknown() => tries.keep().unwrap_or(IntentFate::Settle),
-        // Several accounts after a create of this item's: keep the intent,
-        // the proof that provisio may have made them (see `dedupe`).
-        (Decision::Provision { .. }, Err(_)) if ambiguous && tries.sent() > 0 => {
-            IntentFate::Keep { extra: tries.sent() - 1, late: false }
-        }
-        (Decision::Provision { .. }, _) => IntentFate::Settle,
+    let intent = match work.decision {
+        Decision::Provision { .. } => tries.fate(ambiguous),
         _ => IntentFate::None,
     };
     let (event, new_state) = match result {
