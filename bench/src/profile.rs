@@ -302,7 +302,7 @@ mod tests {
     fn leaders_skip_wrappers() {
         let mut p = Profile::new("t", "w", String::new());
         p.engine = vec![
-            " 65.59 %  provisio_host::engine::cycle::ChannelRun::run_inner::{{closure}}".into(),
+            " 65.59 %  provisio_engine::cycle::ChannelRun::run_inner::{{closure}}".into(),
             " 28.99 %  <provisio_core::connector::Erased<C> as provisio_core::connector::DynConnector>::invoke::{{closure}}".into(),
             " 22.21 %  provisio_state::StateStore::upsert_user".into(),
         ];

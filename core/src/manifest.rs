@@ -215,6 +215,20 @@ impl fmt::Display for RemoveUserAction {
     }
 }
 
+/// `Disable` or `Delete`, case-insensitively (a configuration's
+/// `remove_user_action`); the error names the value and the two choices.
+impl std::str::FromStr for RemoveUserAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "disable" => Ok(RemoveUserAction::Disable),
+            "delete" => Ok(RemoveUserAction::Delete),
+            _ => Err(format!("'{s}' is not Disable or Delete")),
+        }
+    }
+}
+
 /// The remove-user actions a target supports and the default one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,37 +1,32 @@
 //! # provisio-host
 //!
-//! The host runtime behind the `provisio` command:
+//! The `provisio` binary: what a person or a service manager talks to. The
+//! engine and the connector runtime live in their own crates
+//! (`provisio-engine`, `provisio-runtime`); this crate puts them to work
+//! and shows what they do.
 //!
 //! | module | job |
 //! |---|---|
-//! | [`dirs`] | where connectors are looked for, in precedence order |
-//! | [`loader`] | handshake, root module, manifest validation, duplicates |
-//! | [`config`] | the TOML configuration, secrets by reference, `config check` |
-//! | [`redact`] | keeping secrets out of every log line and output |
-//! | [`runtime`] | the host services lent to connectors (HTTP, sleep, clock, log) |
-//! | [`connection`] | an opened connector with typed operations and timeouts |
-//! | [`engine`] | cycles: source, mapping, decisions, execution, state and audit |
-//! | [`cli`] | the command line (clap), tables and JSON output |
+//! | [`cli`] | the command line (clap), tables and JSON output, exit statuses |
+//! | [`check`] | `config check`: the configuration judged against the connectors' manifests |
+//! | [`observe`] | the engine's observer: progress bars, metrics, the stop notice |
 //! | [`logging`] | stderr log output: text, or JSON lines |
 //! | [`service`] | a long-running `sync`'s HTTP listener: health, metrics, status page |
 //! | [`node`] | failover: a node's heartbeats and per-channel leases on PostgreSQL |
-//! | [`fence`] | failover: the lease gate before every request sent for a connector |
 //!
-//! The engine's pure parts live in their own crates: `provisio-source`
-//! (file source, LDAP filters), `provisio-mapping` (attribute mapping),
-//! `provisio-state` (the SQLite state store) and `provisio-sandbox` (the
-//! built-in SCIM target).
+//! The crates beneath, from the bottom: `provisio-core` (the connector SDK
+//! and the plugin boundary), `provisio-redact` (secrets out of every
+//! output), `provisio-source`, `provisio-mapping`, `provisio-state`,
+//! `provisio-config` (the configuration file's types), `provisio-runtime`
+//! (loading and calling connectors), `provisio-engine` (cycles) and
+//! `provisio-sandbox` (the built-in SCIM target). docs/architecture.md says
+//! what each owns and where to start for each kind of change.
 
-pub mod causes;
+#![forbid(unsafe_code)]
+
+pub mod check;
 pub mod cli;
-pub mod config;
-pub mod connection;
-pub mod dirs;
-pub mod engine;
-pub mod fence;
-pub mod loader;
 pub mod logging;
 pub mod node;
-pub mod redact;
-pub mod runtime;
+pub mod observe;
 pub mod service;

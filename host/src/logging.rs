@@ -24,7 +24,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::EnvFilter;
 
-use crate::engine::cycle::ChannelReport;
+use provisio_engine::ChannelReport;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -75,7 +75,7 @@ pub fn init(verbose: u8, format: LogFormat) {
 }
 
 /// stderr, each write (one formatted event) redacted by the process's
-/// [`Redactor`](crate::redact::Redactor) first.
+/// [`Redactor`](provisio_redact::Redactor) first.
 pub struct RedactedStderr;
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
@@ -87,7 +87,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
 
 impl std::io::Write for RedactedStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let line = crate::redact::Redactor::process().redact(&String::from_utf8_lossy(buf));
+        let line = provisio_redact::Redactor::process().redact(&String::from_utf8_lossy(buf));
         std::io::stderr().lock().write_all(line.as_bytes())?;
         Ok(buf.len())
     }
@@ -102,7 +102,7 @@ pub fn notice(message: &str) {
     if is_json() {
         tracing::info!(target: "provisio", "{message}");
     } else {
-        eprintln!("{}", crate::redact::Redactor::process().redact(message));
+        eprintln!("{}", provisio_redact::Redactor::process().redact(message));
     }
 }
 
@@ -111,7 +111,7 @@ pub fn notice_warning(message: &str) {
     if is_json() {
         tracing::warn!(target: "provisio", "{message}");
     } else {
-        eprintln!("{}", crate::redact::Redactor::process().redact(message));
+        eprintln!("{}", provisio_redact::Redactor::process().redact(message));
     }
 }
 
@@ -120,7 +120,7 @@ pub fn notice_error(message: &str) {
     if is_json() {
         tracing::error!(target: "provisio", "{message}");
     } else {
-        eprintln!("{}", crate::redact::Redactor::process().redact(message));
+        eprintln!("{}", provisio_redact::Redactor::process().redact(message));
     }
 }
 

@@ -15,7 +15,7 @@ fn main() {
     provisio_host::logging::init(cli.global.verbose, cli.global.log_format);
     if let Err(err) = run(cli) {
         // Redacted here too: an error may quote a secret the engine knows.
-        let message = provisio_host::redact::Redactor::process().redact(&format!("error: {err}"));
+        let message = provisio_redact::Redactor::process().redact(&format!("error: {err}"));
         provisio_host::logging::notice_error(&message);
         std::process::exit(err.exit_code());
     }

@@ -15,7 +15,7 @@
 //! The engine runs a channel only under a [`LeaseGuard`] ([`Node::begin`]):
 //! while it lives the channel's lease is not released, the host refuses
 //! every request to the target (and cancels a running operation) once the
-//! lease's **local deadline** has passed ([`crate::fence`])
+//! lease's **local deadline** has passed ([`provisio_runtime::fence`])
 //! (the start of the last successful renewal plus the lease TTL, half the
 //! grace period, on this process's monotonic clock), and the state store
 //! verifies the fencing token in every write transaction
@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 use provisio_state::cluster::{Cluster, HeldLease, assign};
 use provisio_state::{Fence, PgConfig};
 
-use crate::config::ClusterSettings;
-use crate::fence::LeaseGate;
+use provisio_config::ClusterSettings;
+use provisio_runtime::fence::LeaseGate;
 
 /// `(connection, channel)`.
 type Key = (String, String);
@@ -253,6 +253,22 @@ impl LeaseGuard {
     }
 }
 
+impl provisio_engine::Leases for Node {
+    fn begin(&self, connection: &str, channel: &str) -> Option<Box<dyn provisio_engine::CycleLease + '_>> {
+        Node::begin(self, connection, channel).map(|guard| Box::new(guard) as Box<dyn provisio_engine::CycleLease>)
+    }
+}
+
+impl provisio_engine::CycleLease for LeaseGuard {
+    fn gate(&self) -> LeaseGate {
+        LeaseGuard::gate(self)
+    }
+
+    fn fence(&self) -> Fence {
+        LeaseGuard::fence(self)
+    }
+}
+
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
         if let Some(slot) = self.shared.leases().get_mut(&self.key)
@@ -370,7 +386,7 @@ fn beat(cluster: &mut Cluster, shared: &Shared, pg: &PgConfig, claim: bool) -> O
 fn sleep_unless_stopped(total: Duration, flag: Option<&AtomicBool>, signals: bool) -> bool {
     let end = Instant::now() + total;
     loop {
-        if (signals && crate::engine::shutdown::requested()) || flag.is_some_and(|f| f.load(Ordering::SeqCst)) {
+        if (signals && provisio_engine::shutdown::requested()) || flag.is_some_and(|f| f.load(Ordering::SeqCst)) {
             return true;
         }
         let now = Instant::now();

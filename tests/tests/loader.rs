@@ -16,7 +16,7 @@
 use provisio_e2e::{
     connector_library, dir_with, fixture_library, fixture_plugins_dir, library_file_name, provisio, stderr, stdout,
 };
-use provisio_host::loader::{LoadReport, Refusal, Rejected, load_dirs};
+use provisio_runtime::loader::{LoadReport, Refusal, Rejected, load_dirs};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

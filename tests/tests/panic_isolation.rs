@@ -21,7 +21,7 @@ use provisio_core::ffi::{FfiConnectorBox, remote};
 use provisio_core::host::{HostServices, HttpRequest, HttpResponse, LogLevel};
 use provisio_core::ops::{Operation, UserRecord};
 use provisio_e2e::{dir_with, fixture_library, library_file_name};
-use provisio_host::loader::{LoadReport, load_dirs};
+use provisio_runtime::loader::{LoadReport, load_dirs};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};

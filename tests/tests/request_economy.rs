@@ -2,7 +2,7 @@
 //! front of scim2-server): a first cycle links existing accounts from one
 //! listing instead of one lookup per user, and a cycle with nothing to send
 //! sends nothing, not even the activation check, which still guards every
-//! cycle that does send (issue 7; `host/src/engine/listing.rs`).
+//! cycle that does send (issue 7; `host/engine/src/listing.rs`).
 
 use provisio_e2e::proxy::Proxy;
 use provisio_e2e::scenario::{Person, Scenario};

@@ -39,11 +39,11 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 /// settings (filters, DNs).
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(config) = provisio_host::config::Config::parse(text, Path::new("/fuzz/provisio.toml")) else { return };
+    let Ok(config) = provisio_config::Config::parse(text, Path::new("/fuzz/provisio.toml")) else { return };
     for connection in &config.connections {
         for channel in &connection.channels {
             let _ = provisio_mapping::MappingSet::compile(&channel.mapping, &|field| field.ends_with('s'));
-            if let provisio_host::config::SourceConfig::File(file) = &channel.source {
+            if let provisio_config::SourceConfig::File(file) = &channel.source {
                 let _ = file.check();
             }
         }

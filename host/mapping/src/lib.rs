@@ -37,6 +37,8 @@
 //!   values at all), warnings or errors; [`Mapped::redacted`] is the form
 //!   for logs and plans, and [`Mapped::update_hash`] is keyed.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod expr;
 pub mod mapped;

@@ -27,6 +27,8 @@
 //!   deleting a resource removes it from groups.
 //! - Everything lives in memory (see [`store`]); optional persistence to a JSON file.
 
+#![forbid(unsafe_code)]
+
 pub mod discovery;
 pub mod error;
 pub mod filter;

@@ -6,7 +6,7 @@ use provisio_core::manifest::{Capability, Manifest, OptionConstraint, Provisioni
 
 use super::output::{print_json, table, yes};
 use super::{CliError, GlobalArgs, load_connectors};
-use crate::loader::{LoadReport, LoadedConnector};
+use provisio_runtime::loader::{LoadReport, LoadedConnector};
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectorsCommand {

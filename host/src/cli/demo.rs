@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use super::engine::print_summary;
 use super::output::table;
 use super::{CliError, GlobalArgs, load_connectors};
-use crate::config::{Config, SettingValue};
-use crate::engine::audit::Audit;
-use crate::engine::{CycleOptions, Engine};
+use provisio_config::{Config, SettingValue};
+use provisio_engine::audit::Audit;
+use provisio_engine::{CycleOptions, Engine};
 
 const EXAMPLE_DIRECTORY: &str = include_str!("../../../examples/directory.ldif");
 const EXAMPLE_CONFIG: &str = include_str!("../../../examples/provisio.toml");
@@ -102,14 +102,14 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
     write_private(&token_file, &token)?;
     conn.settings.insert("access_token".into(), SettingValue::File { file: token_file });
 
-    let engine = Engine::new(config, connectors).map_err(CliError::User)?;
+    let engine = Engine::new(config, connectors)?;
     engine.redactor.add(&token);
-    let store = engine.config.open_store().map_err(|e| CliError::User(e.to_string()))?;
-    let problems = engine.check(Some(&store));
+    let store = engine.config.open_store()?;
+    let problems = crate::check::for_engine(&engine, Some(&store));
     for p in &problems {
         eprintln!("{p}");
     }
-    if problems.iter().any(|p| p.severity == crate::config::check::Severity::Error) {
+    if problems.iter().any(|p| p.severity == crate::check::Severity::Error) {
         return Err(CliError::User("the example configuration does not check; see above".into()));
     }
     let audit = Audit::open(&engine.config.engine.audit_log, engine.redactor.clone())
@@ -153,7 +153,7 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
-    crate::engine::write_private(path, text.as_bytes())
+    provisio_engine::keys::write_private(path, text.as_bytes())
         .map_err(|e| CliError::User(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -9,16 +9,19 @@ use clap::Subcommand;
 use provisio_state::StateStore;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use provisio_config::Config;
+use provisio_engine::audit::Audit;
+use provisio_engine::report::total;
+use provisio_engine::{ChannelReport, CycleOptions, Engine, shutdown};
 
 use super::exit::cycle_outcome;
 use super::output::{print_json, table};
 use super::{CliError, GlobalArgs, load_connectors};
-use crate::config::Config;
-use crate::config::check::{Problem, Severity};
-use crate::engine::audit::Audit;
-use crate::engine::cycle::{ChannelReport, total};
-use crate::engine::{CycleOptions, Engine, shutdown};
+use crate::check::{Problem, Severity};
+use crate::observe::Console;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -86,17 +89,19 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config, CliError> {
         .config
         .clone()
         .ok_or_else(|| CliError::Config("this command needs a configuration: pass --config FILE".into()))?;
-    Config::load(&path).map_err(|e| CliError::Config(e.to_string()))
+    Ok(Config::load(&path)?)
 }
 
 fn engine(global: &GlobalArgs) -> Result<Engine, CliError> {
     let config = load_config(global)?;
     let connectors = load_connectors(global)?;
-    Engine::new(config, connectors).map_err(CliError::User)
+    let mut engine = Engine::new(config, connectors)?;
+    engine.observe(Arc::new(Console::new(false)));
+    Ok(engine)
 }
 
 fn open_store(engine: &Engine) -> Result<StateStore, CliError> {
-    if engine.config.engine.state_store.as_ref().is_none_or(|s| s.kind == crate::config::StoreKind::Sqlite) {
+    if engine.config.engine.state_store.as_ref().is_none_or(|s| s.kind == provisio_config::StoreKind::Sqlite) {
         let path = &engine.config.engine.state;
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -105,7 +110,7 @@ fn open_store(engine: &Engine) -> Result<StateStore, CliError> {
                 .map_err(|e| CliError::User(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
-    engine.config.open_store().map_err(|e| CliError::User(e.to_string()))
+    engine.config.open_store().map_err(CliError::from)
 }
 
 /// Print problems; fail on errors.
@@ -131,7 +136,7 @@ pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> 
     let ConfigCommand::Check { json } = cmd;
     let engine = engine(global)?;
     let store = engine.config.open_store_read_only().ok();
-    let problems = engine.check(store.as_ref());
+    let problems = crate::check::for_engine(&engine, store.as_ref());
     if *json {
         print_json(&serde_json::json!({ "problems": problems }))?;
     } else if problems.is_empty() {
@@ -154,7 +159,7 @@ pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), 
         ConnectionsCommand::RefreshFields { connection, json } => return refresh_fields(global, connection, *json),
     };
     let engine = engine(global)?;
-    report_problems(&engine.check(None))?;
+    report_problems(&crate::check::for_engine(&engine, None))?;
     let selected: Vec<_> =
         engine.config.connections.iter().filter(|c| connection.as_ref().is_none_or(|n| n == &c.name)).collect();
     if selected.is_empty() {
@@ -203,7 +208,7 @@ fn refresh_fields(global: &GlobalArgs, name: &str, json: bool) -> Result<(), Cli
         .ok_or_else(|| CliError::NotFound(format!("no connection named '{name}' in {}", engine.config.file.display())))?
         .clone();
     let store = open_store(&engine)?;
-    let before = crate::engine::discovered_fields(Some(&store), name);
+    let before = provisio_engine::fields::discovered_fields(Some(&store), name);
     let schema = engine.refresh_fields(&conn, &store).map_err(|e| {
         CliError::User(format!(
             "connection '{name}': refresh-fields failed: {e}{}",
@@ -294,11 +299,11 @@ pub fn print_summary(reports: &[ChannelReport]) {
 }
 
 fn run_cycle(engine: &Engine, options: &CycleOptions) -> Result<Vec<ChannelReport>, CliError> {
-    let store = match &engine.node {
+    let store = match &engine.leases {
         Some(_) => open_node_store(engine)?,
         None => open_store(engine)?,
     };
-    report_problems(&engine.check(Some(&store)))?;
+    report_problems(&crate::check::for_engine(engine, Some(&store)))?;
     let audit = if options.dry_run {
         Audit::disabled()
     } else {
@@ -316,9 +321,7 @@ fn open_node_store(engine: &Engine) -> Result<StateStore, CliError> {
     let settings = engine.config.cluster_settings(None).ok().flatten();
     let ttl = settings.map(|s| s.lease_ttl()).unwrap_or(Duration::from_secs(300));
     match engine.config.store_config().map_err(CliError::User)? {
-        provisio_state::StoreConfig::Postgres(pg) => {
-            StateStore::open_postgres_node(&pg, ttl).map_err(|e| CliError::User(e.to_string()))
-        }
+        provisio_state::StoreConfig::Postgres(pg) => StateStore::open_postgres_node(&pg, ttl).map_err(CliError::from),
         provisio_state::StoreConfig::Sqlite(_) => open_store(engine),
     }
 }
@@ -335,7 +338,7 @@ fn start_node(
         return Ok(None);
     };
     // Migrate first: the node's session checks the schema version.
-    drop(StateStore::open_postgres_node(&pg, settings.lease_ttl()).map_err(|e| CliError::User(e.to_string()))?);
+    drop(StateStore::open_postgres_node(&pg, settings.lease_ttl())?);
     let channels: Vec<(String, String)> = engine
         .config
         .connections
@@ -355,18 +358,27 @@ pub fn sync(
     node_id: Option<&str>,
 ) -> Result<(), CliError> {
     let mut engine = engine(global)?;
+    engine.observe(Arc::new(Console::new(std::io::stderr().is_terminal())));
     engine.stop_on_signals();
-    engine.node = start_node(&engine, node_id, channel.as_deref())?;
-    let result = sync_loop(&engine, once, channel, listen);
-    if let Some(node) = engine.node.take() {
+    let node = start_node(&engine, node_id, channel.as_deref())?.map(Arc::new);
+    engine.leases = node.clone().map(|node| node as Arc<dyn provisio_engine::Leases>);
+    let result = sync_loop(&engine, node.as_deref(), once, channel, listen);
+    engine.leases = None;
+    if let Some(node) = node.and_then(Arc::into_inner) {
         node.stop();
     }
     result
 }
 
-fn sync_loop(engine: &Engine, once: bool, channel: Option<String>, listen: Option<&str>) -> Result<(), CliError> {
+fn sync_loop(
+    engine: &Engine,
+    node: Option<&crate::node::Node>,
+    once: bool,
+    channel: Option<String>,
+    listen: Option<&str>,
+) -> Result<(), CliError> {
     use crate::logging::notice;
-    let options = CycleOptions { channel, progress: std::io::stderr().is_terminal(), ..CycleOptions::default() };
+    let options = CycleOptions { channel, ..CycleOptions::default() };
     let frequency = Duration::from_secs(engine.config.engine.synchronization_frequency);
     // A long-running sync serves health, metrics and the status page when
     // asked to (`--listen` or `[engine.service]`); dropping it stops it.
@@ -375,7 +387,7 @@ fn sync_loop(engine: &Engine, once: bool, channel: Option<String>, listen: Optio
     } else {
         crate::service::Service::start(&engine.config, &engine.redactor, listen).map_err(CliError::User)?
     };
-    if let (Some(service), Some(node)) = (&service, &engine.node) {
+    if let (Some(service), Some(node)) = (&service, node) {
         service.set_node(node.view());
     }
     loop {
@@ -415,12 +427,10 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
     let scratch = tempfile::tempdir().map_err(|e| CliError::User(format!("cannot create a scratch directory: {e}")))?;
     let store = match engine.config.open_store_read_only() {
         Ok(store) => store,
-        Err(provisio_state::StateError::NotFound { .. }) => {
-            StateStore::open(&scratch.path().join("plan.db")).map_err(|e| CliError::User(e.to_string()))?
-        }
+        Err(provisio_state::StateError::NotFound { .. }) => StateStore::open(&scratch.path().join("plan.db"))?,
         Err(e) => return Err(CliError::User(e.to_string())),
     };
-    report_problems(&engine.check(Some(&store)))?;
+    report_problems(&crate::check::for_engine(&engine, Some(&store)))?;
     let options = CycleOptions { dry_run: true, channel, ..CycleOptions::default() };
     let reports = engine.cycle(&store, &Audit::disabled(), &options);
     if json {
@@ -459,7 +469,7 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     for conn in &engine.config.connections {
         for ch in &conn.channels {
             println!("step 1, scope: reading {}/{}", conn.name, ch.name);
-            let u = crate::engine::source::find_user(&ch.source, user).map_err(CliError::User)?;
+            let u = provisio_engine::source::find_user(&ch.source, user).map_err(CliError::User)?;
             if let Some(u) = &u {
                 println!("  found {} (GUID {}), {:?} in the source", u.dn, u.guid, u.status);
             }
@@ -513,8 +523,8 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
     match cmd {
         ChannelsCommand::List { json } => {
             let config = load_config(global)?;
-            let store = config.open_store_read_only().map_err(|e| CliError::User(e.to_string()))?;
-            let summaries = store.channel_summaries().map_err(|e| CliError::User(e.to_string()))?;
+            let store = config.open_store_read_only()?;
+            let summaries = store.channel_summaries()?;
             if *json {
                 print_json(&serde_json::to_value(&summaries).unwrap_or_default())?;
                 return Ok(());
@@ -529,9 +539,9 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
         }
         ChannelsCommand::Reset { channel } => {
             let config = load_config(global)?;
-            let store = config.open_store().map_err(|e| CliError::User(e.to_string()))?;
+            let store = config.open_store()?;
             let (conn, ch) = resolve_channel(&config, channel)?;
-            let existed = store.reset_channel(&conn, &ch).map_err(|e| CliError::User(e.to_string()))?;
+            let existed = store.reset_channel(&conn, &ch)?;
             if existed {
                 println!(
                     "{conn}/{ch}: state forgotten; the next cycle behaves as the first (existing accounts are linked)"
@@ -543,19 +553,19 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
         }
         ChannelsCommand::Approve { channel } => {
             let config = load_config(global)?;
-            let store = config.open_store().map_err(|e| CliError::User(e.to_string()))?;
+            let store = config.open_store()?;
             let (conn, ch) = resolve_channel(&config, channel)?;
             let key = store
                 .find_channel(&conn, &ch)
                 .map_err(|e| CliError::User(e.to_string()))?
                 .ok_or_else(|| CliError::User(format!("{conn}/{ch} has no state yet; nothing is held")))?;
-            let held = store.held(key).map_err(|e| CliError::User(e.to_string()))?;
-            let held_groups = store.held_groups(key).map_err(|e| CliError::User(e.to_string()))?;
+            let held = store.held(key)?;
+            let held_groups = store.held_groups(key)?;
             if held.is_empty() && held_groups.is_empty() {
                 println!("{conn}/{ch}: no deprovision or group deletion is held");
                 return Ok(());
             }
-            store.approve_held(key, crate::engine::audit::now_unix()).map_err(|e| CliError::User(e.to_string()))?;
+            store.approve_held(key, provisio_engine::audit::now_unix())?;
             let some = |names: Vec<&str>, total: usize| {
                 let more = if total > names.len() { ", ..." } else { "" };
                 format!("{}{more}", names.join(", "))
@@ -580,7 +590,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             // Reset the retry schedule of the dirty records, then run a cycle.
             let config = load_config(global)?;
             {
-                let store = config.open_store().map_err(|e| CliError::User(e.to_string()))?;
+                let store = config.open_store()?;
                 let selected: Vec<(String, String)> = match channel {
                     Some(sel) => vec![resolve_channel(&config, sel)?],
                     None => config
@@ -590,8 +600,8 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                         .collect(),
                 };
                 for (conn, ch) in selected {
-                    if let Some(key) = store.find_channel(&conn, &ch).map_err(|e| CliError::User(e.to_string()))? {
-                        let n = store.reset_attempts(key).map_err(|e| CliError::User(e.to_string()))?;
+                    if let Some(key) = store.find_channel(&conn, &ch)? {
+                        let n = store.reset_attempts(key)?;
                         println!("{conn}/{ch}: {n} dirty record(s) to retry now");
                     }
                 }

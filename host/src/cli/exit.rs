@@ -18,7 +18,7 @@
 //! cycle's outcomes, 5 wins over 6 (a channel that could not run is worse
 //! than users left dirty); 3 ends the command where the writing failed.
 
-use crate::engine::cycle::ChannelReport;
+use provisio_engine::ChannelReport;
 
 use super::CliError;
 

@@ -15,8 +15,8 @@ pub mod nodes;
 pub mod output;
 pub mod state;
 
-use crate::dirs;
-use crate::loader::{self, LoadReport};
+use provisio_runtime::dirs;
+use provisio_runtime::loader::{self, LoadReport};
 
 /// provisio: outbound user provisioning from a directory to SaaS targets.
 ///
@@ -157,6 +157,16 @@ pub enum CliError {
     /// Writing output failed (for example a closed pipe; status 3).
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
+    /// The configuration file could not be read or parsed (status 2).
+    #[error(transparent)]
+    ConfigFile(#[from] provisio_config::ConfigError),
+    /// The engine could not do its job (status 1; 2 when the configuration
+    /// does not say what it needs).
+    #[error(transparent)]
+    Engine(#[from] provisio_engine::EngineError),
+    /// The state store failed (status 1).
+    #[error(transparent)]
+    State(#[from] provisio_state::StateError),
 }
 
 impl CliError {
@@ -170,6 +180,9 @@ impl CliError {
             CliError::ChannelNotRun(_) => ExitStatus::ChannelNotRun,
             CliError::OperationsFailed(_) => ExitStatus::OperationsFailed,
             CliError::Io(_) => ExitStatus::Output,
+            CliError::ConfigFile(_) => ExitStatus::Usage,
+            CliError::Engine(provisio_engine::EngineError::Config(_)) => ExitStatus::Usage,
+            CliError::Engine(_) | CliError::State(_) => ExitStatus::Failure,
         }
     }
 
@@ -231,7 +244,7 @@ pub(crate) fn channels_row(s: &provisio_state::ChannelSummary) -> Vec<String> {
         }
         None => "never".to_owned(),
     };
-    let now = crate::engine::audit::now_unix();
+    let now = provisio_engine::audit::now_unix();
     let status = match s.quarantined_until {
         Some(until) if until > now => format!("quarantined ({} s left)", until - now),
         _ => "ok".to_owned(),

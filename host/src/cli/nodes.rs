@@ -20,7 +20,7 @@ use provisio_state::cluster;
 use super::CliError;
 use super::engine::load_config;
 use super::output::{print_json, table};
-use crate::config::Config;
+use provisio_config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum NodesCommand {

@@ -20,7 +20,7 @@ use provisio_state::StateStore;
 use super::CliError;
 use super::engine::load_config;
 use super::output::{print_json, table};
-use crate::config::StoreKind;
+use provisio_config::StoreKind;
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
@@ -125,7 +125,7 @@ fn migrate(global: &super::GlobalArgs, from: &Path) -> Result<(), CliError> {
             if let Some(dir) = target_key_path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| user(format!("cannot create {}: {e}", dir.display())))?;
             }
-            crate::engine::write_private(&target_key_path, key)
+            provisio_engine::keys::write_private(&target_key_path, key)
                 .map_err(|e| user(format!("cannot write hash_key_file {}: {e}", target_key_path.display())))?;
             println!("hash key: copied {} to {}", source_key_path.display(), target_key_path.display());
         }

@@ -18,8 +18,9 @@
 //! | `provisio_ready` | gauge | | 1 when `/health/ready` answers 200 |
 //!
 //! Counters and histograms are fed by the cycle loop ([`Metrics::record_cycle`])
-//! and by [`observe_call`], which `Connection::call` invokes for every
-//! connector operation while a service runs (a no-op otherwise). Gauges are
+//! and by [`observe_call`], which the engine's observer
+//! ([`crate::observe::Console`]) calls for every connector operation while a
+//! service runs (a no-op otherwise). Gauges are
 //! read from the state store at each scrape, so they agree with
 //! `provisio channels list` even when another command changed the store.
 //! Labels carry connection and channel names only: never a setting, a user
@@ -35,7 +36,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::view::StoreView;
-use crate::engine::cycle::ChannelReport;
+use provisio_engine::ChannelReport;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabels {
@@ -176,7 +177,7 @@ impl Metrics {
             let (connection, channel) = (r.connection.clone(), r.channel.clone());
             let result = if r.quarantined.is_some() {
                 "quarantined"
-            } else if crate::engine::quarantine::failing(&r.summary).is_some() {
+            } else if provisio_engine::quarantine::failing(&r.summary).is_some() {
                 "failure"
             } else {
                 "success"
@@ -254,7 +255,7 @@ impl Metrics {
         for family in [&self.users, &self.dirty, &self.held, &self.held_groups, &self.quarantined] {
             family.clear();
         }
-        let now = crate::engine::audit::now_unix();
+        let now = provisio_engine::audit::now_unix();
         let mut quarantined = 0;
         for ch in &view.channels {
             let labels = ChannelLabels { connection: ch.connection.clone(), channel: ch.channel.clone() };

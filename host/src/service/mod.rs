@@ -39,28 +39,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::config::Config;
-use crate::engine::cycle::ChannelReport;
-use crate::redact::Redactor;
 use metrics::Metrics;
-
-/// Parse and check a listen address (`--listen` or `engine.service.listen`;
-/// the caller names which in front of the error).
-pub fn listen_address(text: &str, allow_non_loopback: bool) -> Result<SocketAddr, String> {
-    let addr: SocketAddr = text.trim().parse().map_err(|_| {
-        format!(
-            "'{text}' is not an IP address and port; write e.g. 127.0.0.1:9464 (or [::1]:9464; port 0 picks a free one)"
-        )
-    })?;
-    if !addr.ip().is_loopback() && !allow_non_loopback {
-        return Err(format!(
-            "{addr} is not a loopback address, and the health, metrics and status endpoints have no authentication; \
-             listen on 127.0.0.1 (and put an authenticating proxy in front), or set allow_non_loopback = true in [engine.service] \
-             to serve {addr} anyway"
-        ));
-    }
-    Ok(addr)
-}
+use provisio_config::Config;
+use provisio_engine::ChannelReport;
+use provisio_redact::Redactor;
 
 /// What the loop tells the listener about the cycles so far.
 #[derive(Debug, Default)]
@@ -99,7 +81,7 @@ impl Shared {
 
     /// `Ok` when ready, else why not, with the channels at fault.
     pub(crate) fn readiness(&self) -> Result<(), (String, Vec<serde_json::Value>)> {
-        if crate::engine::shutdown::requested() {
+        if provisio_engine::shutdown::requested() {
             return Err(("stopping: a stop was requested (SIGTERM or Ctrl-C)".into(), Vec::new()));
         }
         let status = self.status();
@@ -143,7 +125,7 @@ impl Service {
             (None, Some(s)) => (s.listen.clone(), "engine.service.listen"),
             (None, None) => return Ok(None),
         };
-        let addr = listen_address(&text, allow).map_err(|e| format!("{key}: {e}"))?;
+        let addr = provisio_config::ServiceConfig::parse_listen(&text, allow).map_err(|e| format!("{key}: {e}"))?;
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| format!("{key}: cannot listen on {addr}: {e}; pick a free port (or stop what holds it)"))?;
         listener.set_nonblocking(true).map_err(|e| format!("{key}: {addr}: {e}"))?;
@@ -315,23 +297,4 @@ async fn status_page(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found: try /, /health/live, /health/ready or /metrics\n").into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::listen_address;
-
-    #[test]
-    fn loopback_addresses_are_accepted_others_need_the_key() {
-        assert_eq!(listen_address("127.0.0.1:9464", false).unwrap().port(), 9464);
-        assert!(listen_address("[::1]:0", false).is_ok());
-        let e = listen_address("0.0.0.0:9464", false).unwrap_err();
-        assert!(
-            e.contains("not a loopback address") && e.contains("allow_non_loopback = true in [engine.service]"),
-            "{e}"
-        );
-        assert!(listen_address("0.0.0.0:9464", true).is_ok());
-        let e = listen_address("localhost:9464", false).unwrap_err();
-        assert!(e.starts_with("'localhost:9464' is not an IP address and port"), "{e}");
-    }
 }

@@ -115,7 +115,7 @@ pub(crate) fn render(shared: &Shared, view: &StoreView) -> String {
     h.push_str("</table>\n");
 
     h.push_str("<h2>Channels</h2>\n<table id=\"channels\"><tr><th>connection</th><th>channel</th><th>status</th><th>users</th><th>dirty</th><th>held deprovisions</th><th>last cycle</th><th>last error</th></tr>\n");
-    let now = crate::engine::audit::now_unix();
+    let now = provisio_engine::audit::now_unix();
     for ch in &view.channels {
         let (users, dirty) = ch.summary.as_ref().map_or((0, 0), |s| (s.users, s.dirty));
         let held = match ch.summary.as_ref() {
@@ -267,8 +267,8 @@ fn release_hint(h: &mut String, ch: &ChannelView, r: &dyn Fn(&str) -> String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::redact::Redactor;
+    use provisio_config::Config;
+    use provisio_redact::Redactor;
     use provisio_state::{ChannelKey, ChannelSummary, CycleId, CycleRecord, CycleSummary, UserState};
 
     fn shared(redactor: Redactor) -> Shared {

@@ -8,7 +8,7 @@
 
 use provisio_state::{ChannelSummary, CycleRecord, Held, HeldGroup, StateError, StateStore, UserState};
 
-use crate::config::Config;
+use provisio_config::Config;
 
 /// Cycles, dirty records and held deprovisions listed per channel on the page.
 pub const LIST_LIMIT: usize = 20;

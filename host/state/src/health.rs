@@ -5,7 +5,7 @@
 //! a row the channel is quarantined: its cycles are skipped until the
 //! quarantine ends, then one probe cycle runs; a success ends the
 //! quarantine, a failure doubles its length. The rule lives in the engine
-//! (`host/src/engine/quarantine.rs`); this module only remembers.
+//! (`host/engine/src/quarantine.rs`); this module only remembers.
 
 use crate::query::vals;
 

@@ -96,6 +96,8 @@
 //! an empty PostgreSQL one (`provisio state migrate`). The decisions are in
 //! `docs/state-postgres.md`.
 
+#![forbid(unsafe_code)]
+
 pub mod cluster;
 mod copy;
 mod cycles;
