@@ -99,7 +99,7 @@ pub fn check(config: &Config, ctx: &CheckContext<'_>) -> Vec<Problem> {
         }
         check_connection(conn, ctx, &mut p);
     }
-    p.0.sort_by(|a, b| a.severity.cmp(&b.severity));
+    p.0.sort_by_key(|a| a.severity);
     p.0
 }
 

@@ -21,32 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::decide::Policy;
-use crate::users::{Done, Event, Work, for_update};
+use crate::outcome::{Done, Event, IntentFate};
+use crate::plan::{Work, for_update};
 use provisio_runtime::connection::Connection;
-
-/// What the recorder does with a user's create intent once the work item is
-/// done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntentFate {
-    /// Not a provision: there is no intent of this cycle's.
-    None,
-    /// The outcome is known (created, linked, skipped, or refused before or
-    /// without any create reaching the target): remove the intent.
-    Settle,
-    /// A create was sent and its outcome is unknown (a timeout, a closed
-    /// connection, a lost answer, a 5xx), even if a later attempt created
-    /// or found the account: keep the intent, so the account is looked up
-    /// before anything else is sent for the user and a late duplicate can
-    /// be proved provisio's own, and count `extra` creates sent beyond the
-    /// one the cycle recorded.
-    ///
-    /// `late`: a create may still land (it timed out, its connection failed,
-    /// or a gateway answered 502 or 504 for a target that may still be
-    /// working on it), so an absent account is not believed before a
-    /// settling time. Without it every create was answered by the target,
-    /// and one lookup settles it.
-    Keep { extra: u32, late: bool },
-}
 
 /// The creates one work item sent, across its retries within the cycle.
 ///

@@ -25,14 +25,17 @@ use std::time::{Duration, Instant};
 
 use crate::audit::{Audit, now_unix};
 use crate::decide::{Decision, Policy};
+use crate::error::ChannelError;
+use crate::execute::execute;
 use crate::groups::GroupRun;
 use crate::guard::{Verdict, hold_message, judge};
 use crate::listing;
 use crate::observer::Observer;
+use crate::outcome::Event;
+use crate::plan::{MappingContext, Planner, Work};
 use crate::record::Recorder;
 use crate::report::ChannelReport;
 use crate::source::{ChannelRead, ChannelScope, has_change_detection, read_channel};
-use crate::users::{Event, MappingContext, Planner, Work, execute};
 use provisio_config::catalogue::Catalogue;
 use provisio_config::{ChannelConfig, ConnectionConfig};
 use provisio_core::manifest::Capability;
@@ -53,7 +56,7 @@ pub fn identifier_field(conn: &Connection) -> String {
 }
 
 /// Compile a channel's mapping against the connection's catalogue.
-pub fn compile_mapping(ch: &ChannelConfig, catalogue: &Catalogue) -> Result<MappingSet, String> {
+pub fn compile_mapping(ch: &ChannelConfig, catalogue: &Catalogue) -> Result<MappingSet, ChannelError> {
     let multi = |code: &str| catalogue.multi_valued(code);
     // Canonical codes: an alias in the configuration maps to the catalogue's code.
     let mut fields = ch.mapping.clone();
@@ -62,8 +65,11 @@ pub fn compile_mapping(ch: &ChannelConfig, catalogue: &Catalogue) -> Result<Mapp
             f.field = a.code.clone();
         }
     }
-    MappingSet::compile(&fields, &multi)
-        .map_err(|errors| errors.iter().map(|e| format!("channel '{}': {e}", ch.name)).collect::<Vec<_>>().join("\n"))
+    MappingSet::compile(&fields, &multi).map_err(|errors| {
+        ChannelError::Mapping(
+            errors.iter().map(|e| format!("channel '{}': {e}", ch.name)).collect::<Vec<_>>().join("\n"),
+        )
+    })
 }
 
 /// Whether the state holds a user in step with the target: provisioned,
@@ -103,7 +109,7 @@ impl ChannelRun<'_> {
         };
         let mut begun = None;
         if let Err(e) = self.run_inner(&mut report, started, &mut begun).await {
-            report.summary.error = Some(self.redactor.redact(&e));
+            report.summary.error = Some(self.redactor.redact(&e.to_string()));
             // A cycle begun early (to settle creates) and then stopped is
             // finished with its error, so it does not read as a dead run.
             if let Some((key, cycle)) = begun {
@@ -123,30 +129,24 @@ impl ChannelRun<'_> {
         report: &mut ChannelReport,
         cycle_started: Instant,
         begun: &mut Option<(ChannelKey, provisio_state::CycleId)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ChannelError> {
         // A dry run never writes, not even the channel's row.
         let key = if self.dry_run {
-            self.store.find_channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?
+            self.store.find_channel(&self.conn.name, &self.channel.name)?
         } else {
-            Some(self.store.channel(&self.conn.name, &self.channel.name).map_err(|e| e.to_string())?)
+            Some(self.store.channel(&self.conn.name, &self.channel.name)?)
         };
         let mut state = match (key, &self.only) {
             // One user: only its row.
-            (Some(key), Some(guid)) => self
-                .store
-                .user(key, guid)
-                .map_err(|e| e.to_string())?
-                .map(|u| (u.guid.clone(), u))
-                .into_iter()
-                .collect(),
-            (Some(key), None) => self.store.users(key).map_err(|e| e.to_string())?,
+            (Some(key), Some(guid)) => self.store.user(key, guid)?.map(|u| (u.guid.clone(), u)).into_iter().collect(),
+            (Some(key), None) => self.store.users(key)?,
             (None, _) => Default::default(),
         };
         // An incremental source reads from the stored high-water mark and
         // reads whole only the users that changed or are not in step.
         let mark = match key {
             Some(key) if self.only.is_none() && has_change_detection(&self.channel.source) => {
-                self.store.high_water(key).map_err(|e| e.to_string())?
+                self.store.high_water(key)?
             }
             _ => None,
         };
@@ -162,12 +162,12 @@ impl ChannelRun<'_> {
         // settled at the target before anything is decided (`settle.rs`).
         let waiting = match key {
             Some(key) if !self.dry_run => {
-                let mut intents = self.store.unsettled_intents(key).map_err(|e| e.to_string())?;
+                let mut intents = self.store.unsettled_intents(key)?;
                 intents.retain(|i| self.only.as_ref().is_none_or(|only| *only == i.guid));
                 if intents.is_empty() {
                     Default::default()
                 } else {
-                    let cycle = self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?;
+                    let cycle = self.store.begin_cycle(key, now_unix())?;
                     *begun = Some((key, cycle));
                     let waiting = self.settle_creates(key, cycle.get(), intents, &mut state, report).await?.waiting;
                     if !waiting.is_empty() {
@@ -212,7 +212,7 @@ impl ChannelRun<'_> {
             }
             _ => read_channel(self.channel, self.redactor, mark.as_deref(), &in_step, &mut |user| planner.add(user))
                 .await
-                .map_err(|e| format!("source: {e}; nothing was changed"))?,
+                .map_err(ChannelError::Source)?,
         };
         report.warnings.extend(read.warnings.iter().map(|w| format!("source: {w}")));
         let high_water = read.high_water.clone();
@@ -252,7 +252,7 @@ impl ChannelRun<'_> {
         // An operator's approval releases this cycle's held deprovisions and
         // group deletions; it is used up once both were judged.
         let approved = match (key, &self.only) {
-            (Some(key), None) => self.store.approval(key).map_err(|e| e.to_string())?.is_some(),
+            (Some(key), None) => self.store.approval(key)?.is_some(),
             _ => false,
         };
         if self.only.is_none() {
@@ -270,7 +270,7 @@ impl ChannelRun<'_> {
             return Ok(());
         }
 
-        let key = key.ok_or("no channel key")?;
+        let key = key.ok_or(ChannelError::NoChannelKey)?;
         // The target is contacted only when there is something to send.
         let sends = work.iter().any(|w| !matches!(w.decision, Decision::Nothing | Decision::Held(_)));
         if sends {
@@ -278,7 +278,7 @@ impl ChannelRun<'_> {
         }
         let cycle = match *begun {
             Some((_, cycle)) => cycle,
-            None => self.store.begin_cycle(key, now_unix()).map_err(|e| e.to_string())?,
+            None => self.store.begin_cycle(key, now_unix())?,
         };
         let timeout = Duration::from_secs(self.channel.timeout);
         let create_only = ctx.create_only.clone();
@@ -311,7 +311,7 @@ impl ChannelRun<'_> {
         // are left whose create was never sent.
         let total = active.len();
         let mut started = 0usize;
-        let intent_failure: std::cell::RefCell<Option<String>> = Default::default();
+        let intent_failure: std::cell::RefCell<Option<provisio_state::StateError>> = Default::default();
         // The creates whose intent is recorded and that were not started yet.
         let unsent: std::cell::RefCell<HashSet<String>> = Default::default();
         let mut results = futures_util::stream::iter(active)
@@ -355,14 +355,14 @@ impl ChannelRun<'_> {
         drop(progress);
         drop(results);
         if let Some(e) = intent_failure.into_inner() {
-            return Err(format!("cannot record create intents in the state store: {e}"));
+            return Err(ChannelError::Intents(e));
         }
         // Stopped on request: a create never started was never sent.
         let unsent = unsent.into_inner();
         if !unsent.is_empty() {
             self.store
                 .transaction(|tx| unsent.iter().try_for_each(|guid| tx.settle_intent(key, guid).map(drop)))
-                .map_err(|e| format!("cannot settle the intents of creates never sent: {e}"))?;
+                .map_err(ChannelError::UnsentIntents)?;
         }
         if started < total {
             report.warnings.push(format!(
@@ -375,13 +375,12 @@ impl ChannelRun<'_> {
             && !hold_mark
             && self.only.is_none()
         {
-            self.store.set_high_water(key, mark).map_err(|e| e.to_string())?;
+            self.store.set_high_water(key, mark)?;
         }
         if self.channel.groups && self.only.is_none() {
             let user_targets: HashMap<String, String> = self
                 .store
-                .users(key)
-                .map_err(|e| e.to_string())?
+                .users(key)?
                 .into_values()
                 .filter(|u| matches!(u.status, UserStatus::Active | UserStatus::Disabled))
                 .filter_map(|u| u.target_id.map(|t| (u.guid, t)))
@@ -402,7 +401,7 @@ impl ChannelRun<'_> {
             let counts = run.sync(&snapshot, &user_targets, now_unix()).await?;
             self.audit.flush();
             if approved {
-                self.store.clear_approval(key).map_err(|e| e.to_string())?;
+                self.store.clear_approval(key)?;
             }
             report.summary.groups_created = counts.created;
             report.summary.groups_updated = counts.updated;
@@ -424,7 +423,7 @@ impl ChannelRun<'_> {
         }
         // The stored summary carries the cycle's duration so far.
         report.summary.duration_ms = cycle_started.elapsed().as_millis() as u64;
-        self.store.finish_cycle(key, cycle, &report.summary, now_unix()).map_err(|e| e.to_string())?;
+        self.store.finish_cycle(key, cycle, &report.summary, now_unix())?;
         Ok(())
     }
 
@@ -478,7 +477,7 @@ impl ChannelRun<'_> {
         source_entries: u64,
         approved: bool,
         report: &mut ChannelReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), ChannelError> {
         let deprovisions = work.iter().filter(|w| matches!(w.decision, Decision::Deprovision(_))).count() as u64;
         let verdict = judge(&self.channel.deletion_guard, deprovisions, linked, source_entries);
         let reason = match verdict {
@@ -486,9 +485,9 @@ impl ChannelRun<'_> {
             _ => {
                 // Allowed (or approved): nothing stays held.
                 if let (Some(key), false) = (key, self.dry_run) {
-                    self.store.set_held(key, &[]).map_err(|e| e.to_string())?;
+                    self.store.set_held(key, &[])?;
                     if approved && !self.channel.groups {
-                        self.store.clear_approval(key).map_err(|e| e.to_string())?;
+                        self.store.clear_approval(key)?;
                     }
                 }
                 return Ok(());
@@ -515,7 +514,7 @@ impl ChannelRun<'_> {
         if !self.dry_run {
             tracing::warn!(target: "provisio::workflow", connection = %self.conn.name, channel = %self.channel.name, "{message}");
             if let Some(key) = key {
-                self.store.set_held(key, &held).map_err(|e| e.to_string())?;
+                self.store.set_held(key, &held)?;
             }
         }
         report.warnings.push(message);
@@ -537,16 +536,18 @@ fn intent_chunk(max_threads: usize) -> usize {
 }
 
 /// Record the create intents of `items`' provisions, in one transaction.
-fn record_create_intents(store: &StateStore, key: ChannelKey, items: &[Work]) -> Result<(), String> {
+fn record_create_intents(
+    store: &StateStore,
+    key: ChannelKey,
+    items: &[Work],
+) -> Result<(), provisio_state::StateError> {
     let creates = items.iter().filter(|w| matches!(w.decision, Decision::Provision { .. }));
-    store
-        .transaction(|tx| {
-            for w in creates.clone() {
-                tx.record_create_intent(key, &w.guid, &w.unique_id, now_unix())?;
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())
+    store.transaction(|tx| {
+        for w in creates.clone() {
+            tx.record_create_intent(key, &w.guid, &w.unique_id, now_unix())?;
+        }
+        Ok(())
+    })
 }
 
 /// A channel's operations as its observer sees them: started with their

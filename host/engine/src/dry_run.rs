@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::cycle::ChannelRun;
 use crate::decide::{Decision, Policy};
+use crate::plan::Work;
 use crate::report::PlanRow;
-use crate::users::Work;
 
 impl ChannelRun<'_> {
     /// What each user would get, looking users up (read-only) to tell a

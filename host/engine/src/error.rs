@@ -3,9 +3,10 @@
 //! place. Text that came from a target or a connector is redacted before
 //! it is put in an error.
 //!
-//! A failing user or channel in a cycle is not an error of this kind: it is
-//! reported in the cycle's [`ChannelReport`](crate::ChannelReport) and the
-//! cycle goes on.
+//! A failing user in a cycle is not an error: it is reported in the
+//! cycle's [`ChannelReport`](crate::ChannelReport) and the cycle goes on. A
+//! channel whose cycle had to stop says why with a [`ChannelError`], whose
+//! text becomes the report's `summary.error`.
 
 use std::path::PathBuf;
 
@@ -33,4 +34,43 @@ pub enum EngineError {
     /// The state store failed.
     #[error(transparent)]
     State(#[from] provisio_state::StateError),
+}
+
+/// Why a channel's cycle stopped before it was done. Its text (redacted) is
+/// the channel's `summary.error`: what the cycle summary, `channels list`
+/// and the status page show. Nothing was deprovisioned because of it.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] provisio_state::StateError),
+    /// The source could not be read (the text is already masked).
+    #[error("source: {0}; nothing was changed")]
+    Source(String),
+    /// The channel's mapping does not compile against the connection's fields.
+    #[error("{0}")]
+    Mapping(String),
+    /// The connection failed its activation check.
+    #[error(transparent)]
+    Activation(#[from] provisio_runtime::connection::ActivationFailed),
+    /// The create intents of a chunk could not be recorded, so nothing of
+    /// it was sent.
+    #[error("cannot record create intents in the state store: {0}")]
+    Intents(provisio_state::StateError),
+    /// The intents of creates never sent (a stop was requested) could not be settled.
+    #[error("cannot settle the intents of creates never sent: {0}")]
+    UnsentIntents(provisio_state::StateError),
+    /// Settled creates could not be recorded.
+    #[error("cannot record settled creates in the state store: {0}")]
+    SettledIntents(provisio_state::StateError),
+    /// A batch of outcomes could not be recorded.
+    #[error("cannot record {count} outcome(s) in the state store: {source}")]
+    Outcomes { count: usize, source: provisio_state::StateError },
+    /// A connector operation the cycle cannot go on without failed (redacted).
+    #[error("{0}")]
+    Connector(String),
+    /// The cycle was about to send without the channel's state row (a bug:
+    /// the row is made before anything is decided).
+    #[error("no channel key")]
+    NoChannelKey,
 }

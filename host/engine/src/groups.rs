@@ -23,6 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use crate::audit::{Audit, AuditEvent, now_rfc3339};
+use crate::error::ChannelError;
 use crate::guard::{DeletionGuard, Subject, Verdict, judge_of};
 use provisio_redact::Redactor;
 use provisio_runtime::connection::Connection;
@@ -76,10 +77,10 @@ impl GroupRun<'_> {
         snapshot: &Snapshot,
         user_targets: &HashMap<String, String>,
         now: i64,
-    ) -> Result<GroupCounts, String> {
+    ) -> Result<GroupCounts, ChannelError> {
         let (conn, store, key, timeout) = (self.conn, self.store, self.key, self.timeout);
         let mut counts = GroupCounts::default();
-        let state = store.groups(key).map_err(|e| e.to_string())?;
+        let state = store.groups(key)?;
         let mut seen = BTreeSet::new();
         for g in &snapshot.groups {
             seen.insert(g.guid.clone());
@@ -118,7 +119,7 @@ impl GroupRun<'_> {
                         dirty: false,
                         last_error: None,
                     };
-                    store.upsert_group(key, &new, now).map_err(|e| e.to_string())?;
+                    store.upsert_group(key, &new, now)?;
                 }
                 Ok((_, None)) => {}
                 Err(e) => {
@@ -138,7 +139,7 @@ impl GroupRun<'_> {
                     }
                     new.dirty = true;
                     new.last_error = Some(self.redactor.redact(&e.to_string()));
-                    store.upsert_group(key, &new, now).map_err(|e| e.to_string())?;
+                    store.upsert_group(key, &new, now)?;
                 }
             }
         }
@@ -157,7 +158,7 @@ impl GroupRun<'_> {
         source_groups: u64,
         now: i64,
         counts: &mut GroupCounts,
-    ) -> Result<(), String> {
+    ) -> Result<(), ChannelError> {
         let (store, key) = (self.store, self.key);
         let managed = state.values().filter(|g| g.target_id.is_some()).count() as u64;
         let deletions: Vec<(&GroupState, &String)> =
@@ -173,15 +174,15 @@ impl GroupRun<'_> {
                         held_at: now,
                     })
                     .collect();
-                store.set_held_groups(key, &held).map_err(|e| e.to_string())?;
+                store.set_held_groups(key, &held)?;
                 counts.held = Some((held.len() as u64, reason));
                 // A group never pushed has nothing at the target to hold.
                 for g in gone.iter().filter(|g| g.target_id.is_none()) {
-                    store.remove_group(key, &g.guid).map_err(|e| e.to_string())?;
+                    store.remove_group(key, &g.guid)?;
                 }
                 return Ok(());
             }
-            _ => store.set_held_groups(key, &[]).map_err(|e| e.to_string())?,
+            _ => store.set_held_groups(key, &[])?,
         }
         for g in gone {
             let result = match &g.target_id {
@@ -200,7 +201,7 @@ impl GroupRun<'_> {
             match result {
                 Ok(()) => {
                     counts.deleted += u64::from(g.target_id.is_some());
-                    store.remove_group(key, &g.guid).map_err(|e| e.to_string())?;
+                    store.remove_group(key, &g.guid)?;
                 }
                 Err(e) => counts.failed.push((g.name.clone(), e.to_string())),
             }

@@ -17,7 +17,9 @@
 //! | [`cycle`] | one channel's cycle: read, decide, execute, record |
 //! | [`source`] | reading a channel's source (file or LDAP), with change detection |
 //! | [`decide`] | what to do with one user, and why |
-//! | [`users`] | planning and executing user operations |
+//! | [`plan`] | turning the source's users and the state into work items |
+//! | [`execute`] | carrying one work item out against the target |
+//! | [`outcome`] | what a work item came to, and what becomes of its create intent |
 //! | [`create`] | what becomes of a create whose answer was lost (intents, lookups) |
 //! | [`settle`] | settling the create intents a killed or cut-off run left |
 //! | [`dedupe`] | removing the duplicates a forgiving target let through, with proof |
@@ -49,12 +51,15 @@ pub mod decide;
 pub mod dedupe;
 pub mod dry_run;
 pub mod error;
+pub mod execute;
 pub mod fields;
 pub mod groups;
 pub mod guard;
 pub mod keys;
 pub mod listing;
 pub mod observer;
+pub mod outcome;
+pub mod plan;
 pub mod quarantine;
 pub mod record;
 pub mod report;
@@ -63,7 +68,6 @@ pub mod run;
 pub mod settle;
 pub mod shutdown;
 pub mod source;
-pub mod users;
 
 pub use error::EngineError;
 pub use observer::{CycleLease, Leases, Observer, Unobserved};

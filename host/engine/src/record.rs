@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use provisio_state::{ChannelKey, StateStore, UserState};
 
 use crate::audit::{Audit, AuditEvent, now_rfc3339};
-use crate::create::IntentFate;
 use crate::decide::Decision;
+use crate::error::ChannelError;
+use crate::outcome::{Event, IntentFate, Outcome};
 use crate::report::ChannelReport;
-use crate::users::{Event, Outcome};
 use provisio_redact::Redactor;
 
 /// Outcomes written to the state store in one transaction, at most.
@@ -79,7 +79,7 @@ impl<'a> Recorder<'a> {
 
     /// Count one outcome in the report, audit it, and queue its state
     /// write; the queue is committed when a batch is due.
-    pub fn record(&mut self, o: &Outcome, report: &mut ChannelReport) -> Result<(), String> {
+    pub fn record(&mut self, o: &Outcome, report: &mut ChannelReport) -> Result<(), ChannelError> {
         let s = &mut report.summary;
         match &o.event {
             Event::Created => s.created += 1,
@@ -154,7 +154,7 @@ impl<'a> Recorder<'a> {
 
     /// Commit every queued state write in one transaction (the audit lines
     /// first).
-    pub fn flush(&mut self) -> Result<(), String> {
+    pub fn flush(&mut self) -> Result<(), ChannelError> {
         self.oldest = None;
         if self.pending.is_empty() {
             return Ok(());
@@ -191,6 +191,6 @@ impl<'a> Recorder<'a> {
                 }
                 Ok(())
             })
-            .map_err(|e| format!("cannot record {} outcome(s) in the state store: {e}", pending.len()))
+            .map_err(|source| ChannelError::Outcomes { count: pending.len(), source })
     }
 }

@@ -307,7 +307,7 @@ impl Engine {
         if options.dry_run
             && let Err(e) = self.block_on(connection.activate(ACTIVATION_TIMEOUT))
         {
-            return failed(e);
+            return failed(e.to_string());
         }
         if !options.dry_run
             && let Some(identifier) = conn_cfg.unique_identifier(&connection.manifest)

@@ -18,7 +18,7 @@
 //!   found nothing. Until then the user is *waiting*: nothing is created for
 //!   it, so a create held on its way cannot land beside a second one;
 //! - **several**: the duplicates are repaired when provisio can prove it
-//!   made them all ([`dedupe`](crate::dedupe)), else the user is reported
+//!   made them all ([`crate::dedupe`]), else the user is reported
 //!   with every target id and retried on the growing schedule.
 //!
 //! With many intents (a run killed in the middle of an initial sync) the
@@ -37,6 +37,7 @@ use crate::audit::{AuditEvent, now_rfc3339};
 use crate::create::{ambiguity, find_accounts};
 use crate::cycle::ChannelRun;
 use crate::dedupe::{self, Repair};
+use crate::error::ChannelError;
 use crate::listing;
 use crate::report::ChannelReport;
 
@@ -91,7 +92,7 @@ impl ChannelRun<'_> {
         intents: Vec<Intent>,
         state: &mut HashMap<String, UserState>,
         report: &mut ChannelReport,
-    ) -> Result<Settlement, String> {
+    ) -> Result<Settlement, ChannelError> {
         let mut out = Settlement::default();
         let settled = intents.len();
         if intents.is_empty() {
@@ -105,7 +106,7 @@ impl ChannelRun<'_> {
         let quiet = settle_time(timeout).as_secs() as i64;
         let landed = |since: i64| now >= since.saturating_add(quiet);
         let linked_before = crate::cycle::linked_count(state);
-        let approved = self.store.approval(key).map_err(|e| e.to_string())?.is_some();
+        let approved = self.store.approval(key)?.is_some();
         let mut repairs = Vec::new();
         let mut writes: Vec<(Intent, Fate)> = Vec::new();
         for (intent, found) in looked {
@@ -199,7 +200,7 @@ impl ChannelRun<'_> {
                     }
                     Err(e) => {
                         out.waiting.insert(intent.guid.clone());
-                        Fate::Failed(e)
+                        Fate::Failed(e.to_string())
                     }
                 }
             };
@@ -255,7 +256,7 @@ impl ChannelRun<'_> {
         cycle: i64,
         intent: &Intent,
         timeout: Duration,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, ChannelError> {
         let mut removed = 0;
         for account in &repair.remove {
             let result = crate::retry::with_retries(timeout, || dedupe::remove(self.conn, &account.id, timeout)).await;
@@ -266,7 +267,7 @@ impl ChannelRun<'_> {
             self.audit_user(cycle, "DEDUPLICATE", &intent.guid, &account.id, ok, cause);
             match result {
                 Ok(_) => removed += 1,
-                Err(e) => return Err(self.redactor.redact(&e.to_string())),
+                Err(e) => return Err(ChannelError::Connector(self.redactor.redact(&e.to_string()))),
             }
         }
         Ok(removed)
@@ -295,7 +296,7 @@ impl ChannelRun<'_> {
         now: i64,
         writes: Vec<(Intent, Fate)>,
         state: &mut HashMap<String, UserState>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ChannelError> {
         let mut rows: Vec<UserState> = Vec::new();
         let mut absent = Vec::new();
         let mut settle = Vec::new();
@@ -361,7 +362,7 @@ impl ChannelRun<'_> {
                 }
                 Ok(())
             })
-            .map_err(|e| format!("cannot record settled creates in the state store: {e}"))?;
+            .map_err(ChannelError::SettledIntents)?;
         self.audit.flush();
         for row in rows {
             state.insert(row.guid.clone(), row);

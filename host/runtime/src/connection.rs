@@ -35,7 +35,7 @@ pub struct Connection {
     /// Set by the watchdog when an operation blocked its thread.
     wedged: Arc<std::sync::atomic::AtomicBool>,
     /// The activation check's result, once run ([`Connection::activate`]).
-    activation: tokio::sync::OnceCell<Result<(), String>>,
+    activation: tokio::sync::OnceCell<Result<(), ActivationFailed>>,
     redactor: Redactor,
     /// Failover: the channel's lease, checked before every operation and
     /// every request; an operation still running at its deadline is cancelled.
@@ -52,6 +52,14 @@ pub trait CallObserver: Send + Sync {
     /// `operation` (its name, e.g. `create_user`) of `connection` finished
     /// after `elapsed`, successfully or not.
     fn call_finished(&self, connection: &str, operation: &'static str, elapsed: Duration, ok: bool);
+}
+
+/// A connection failed its activation check (its credentials against the
+/// target): it is not synced this cycle. The reason is redacted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("activation check failed, connection not synced: {reason}")]
+pub struct ActivationFailed {
+    pub reason: String,
 }
 
 /// How long a timed-out operation, once aborted, may take to go away
@@ -319,12 +327,13 @@ impl Connection {
     /// connection whose check fails is not synced, and a cycle with nothing
     /// to send never contacts the target. The error is redacted and says
     /// that the connection was not synced.
-    pub async fn activate(&self, timeout: Duration) -> Result<(), String> {
+    pub async fn activate(&self, timeout: Duration) -> Result<(), ActivationFailed> {
         self.activation
             .get_or_init(|| async {
-                self.test_connection(timeout).await.map(|_| ()).map_err(|e| {
-                    format!("activation check failed, connection not synced: {}", self.redactor.redact(&e.to_string()))
-                })
+                self.test_connection(timeout)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ActivationFailed { reason: self.redactor.redact(&e.to_string()) })
             })
             .await
             .clone()

@@ -22,8 +22,8 @@
 //! boundary").
 //!
 //! The runtime knows nothing of cycles, the state store, the terminal or
-//! metrics: an opened [`Connection`](connection::Connection) reports each
-//! operation to a [`CallObserver`](connection::CallObserver) if its owner
+//! metrics: an opened [`Connection`] reports each
+//! operation to a [`CallObserver`] if its owner
 //! passes one.
 
 pub mod causes;

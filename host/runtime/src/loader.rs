@@ -1,7 +1,7 @@
 //! The connector loader: finds plugin libraries, checks them, and keeps the
 //! good ones.
 //!
-//! For each directory, in precedence order (see [`ConnectorDirs`]), every
+//! For each directory, in precedence order (see [`crate::dirs`]), every
 //! file with the platform's library suffix is tried in name order:
 //!
 //! 1. libloading opens it and reads the plain `extern "C"` handshake: magic,

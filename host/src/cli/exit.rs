@@ -1,5 +1,5 @@
 //! The exit statuses of `provisio`, defined once: [`ExitStatus`] names each
-//! status a script can test, [`CliError`](super::CliError) says which one a
+//! status a script can test, [`CliError`] says which one a
 //! failure gives, and the binary exits with it. README.md ("Exit statuses")
 //! documents the same table.
 //!

@@ -9,7 +9,7 @@
 //! | `GET /` | the read-only status page ([`page`]), refreshing itself |
 //!
 //! The address comes from `--listen ADDR` or `[engine.service] listen`
-//! ([`listen_address`] refuses a non-loopback one unless
+//! (`ServiceConfig::listen_address` refuses a non-loopback one unless
 //! `allow_non_loopback = true`). `sync --once` never listens, so
 //! `channels retry` and one-off cycles do not fight the service for its port.
 //!
