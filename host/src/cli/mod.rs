@@ -7,7 +7,9 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod channels;
 pub mod connectors;
+pub mod cycles;
 pub mod demo;
 pub mod engine;
 pub mod exit;
@@ -103,7 +105,7 @@ pub enum Command {
     },
     /// Channel state: counts, dirty records, resets, retries.
     #[command(subcommand)]
-    Channels(engine::ChannelsCommand),
+    Channels(channels::ChannelsCommand),
     /// The state store: what it holds (`info`); copy a SQLite store into
     /// PostgreSQL (`migrate --from FILE`).
     #[command(subcommand)]
@@ -198,12 +200,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Config(cmd) => engine::config(&cli.global, cmd),
         Command::Connections(cmd) => engine::connections(&cli.global, cmd),
         Command::Sync { once, channel, listen, node_id } => {
-            engine::sync(&cli.global, *once, channel.clone(), listen.as_deref(), node_id.as_deref())
+            cycles::sync(&cli.global, *once, channel.clone(), listen.as_deref(), node_id.as_deref())
         }
         Command::Nodes(cmd) => nodes::run(&cli.global, cmd),
-        Command::Plan { channel, json } => engine::plan(&cli.global, channel.clone(), *json),
-        Command::Provision { user } => engine::provision(&cli.global, user),
-        Command::Channels(cmd) => engine::channels(&cli.global, cmd),
+        Command::Plan { channel, json } => cycles::plan(&cli.global, channel.clone(), *json),
+        Command::Provision { user } => cycles::provision(&cli.global, user),
+        Command::Channels(cmd) => channels::channels(&cli.global, cmd),
         Command::State(cmd) => state::run(&cli.global, cmd),
         Command::Sandbox { port, token, persist, accept_duplicates } => {
             let modes = provisio_sandbox::Modes { accept_duplicate_user_names: *accept_duplicates };
