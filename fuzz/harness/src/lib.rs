@@ -57,21 +57,21 @@ pub fn config(data: &[u8]) {
 fn source_configs() -> [FileSourceConfig; 2] {
     let mut by_filter = FileSourceConfig::new("fuzz", "entryUUID");
     by_filter.base_dn = Some("dc=example,dc=org".into());
-    by_filter.user_filter = Some("(|(uid=a*)(!(employeeType=contractor)))".into());
-    by_filter.group_filter = Some("(objectClass=groupOfNames)".into());
-    by_filter.account_status = AccountStatus::Flag {
+    by_filter.scope.user_filter = Some("(|(uid=a*)(!(employeeType=contractor)))".into());
+    by_filter.scope.group_filter = Some("(objectClass=groupOfNames)".into());
+    by_filter.scope.account_status = AccountStatus::Flag {
         attribute: "employeeType".into(),
         value: "disabled".into(),
         when_equal: Status::Disabled,
         default: Status::Enabled,
     };
     let mut by_group = FileSourceConfig::new("fuzz", "objectGUID");
-    by_group.guid_binary = true;
-    by_group.user_group_dn = Some("cn=staff,ou=groups,dc=example,dc=org".into());
-    by_group.group_dn = Some("cn=all,ou=groups,dc=example,dc=org".into());
-    by_group.nested = true;
-    by_group.member_of_attribute = Some("memberOf".into());
-    by_group.account_status = AccountStatus::active_directory();
+    by_group.scope.guid_binary = true;
+    by_group.scope.user_group_dn = Some("cn=staff,ou=groups,dc=example,dc=org".into());
+    by_group.scope.group_dn = Some("cn=all,ou=groups,dc=example,dc=org".into());
+    by_group.scope.nested = true;
+    by_group.scope.member_of_attribute = Some("memberOf".into());
+    by_group.scope.account_status = AccountStatus::active_directory();
     [by_filter, by_group]
 }
 

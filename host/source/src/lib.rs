@@ -9,7 +9,9 @@
 //! A file source is configured like an LDAP channel (spec a.4.3 / a.4.4): entry GUID attribute,
 //! user and group object classes, base DN, users by filter or group DN (optionally nested), groups
 //! by filter or group DN, membership from `memberOf` or from the groups' member attribute, and an
-//! account-status algorithm. A channel written for a file therefore moves to LDAP unchanged.
+//! account-status algorithm. Both sources embed these settings (all but the base DN, which is
+//! each source's own) as one [`DirectoryScope`], so a channel written for a file moves to LDAP
+//! unchanged.
 //!
 //! | module | job |
 //! |---|---|
@@ -17,7 +19,8 @@
 //! | [`filter`] | [`Filter`]: parse, evaluate, render LDAP filters |
 //! | [`dn`] | DN parsing and case/whitespace-insensitive comparison |
 //! | `ldif`, `csv`, `json` | the three file parsers behind [`parse_entries`] |
-//! | [`scope`] | users and groups in scope, membership, GUIDs, the [`Snapshot`] |
+//! | [`scope`] | the [`DirectoryScope`] settings; users and groups in scope, membership, GUIDs, the [`Snapshot`] |
+//! | `keys` | a source's unknown keys refused next to its flattened [`DirectoryScope`] |
 //! | [`status`] | [`AccountStatus`] algorithms and [`Status`] |
 //! | [`guid`] | rendering binary GUIDs |
 //! | [`error`] | [`SourceError`]: file, line, problem, fix |
@@ -25,6 +28,8 @@
 //!
 //! Reading is all or nothing: [`read_file`] returns a snapshot only when the whole file parsed
 //! and every entry in scope could be read.
+
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +42,7 @@ pub mod error;
 pub mod filter;
 pub mod guid;
 mod json;
+mod keys;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 mod ldif;
@@ -47,7 +53,7 @@ pub mod status;
 pub use entry::Entry;
 pub use error::{DuplicateGuid, Position, SourceError};
 pub use filter::{Filter, FilterError};
-pub use scope::{Delta, Snapshot, SourceGroup, SourceUser, build_snapshot};
+pub use scope::{Delta, DirectoryScope, Snapshot, SourceGroup, SourceUser, build_snapshot};
 pub use status::{AccountStatus, Status};
 
 /// A file source's format.
@@ -100,7 +106,7 @@ impl std::fmt::Display for FileFormat {
 
 /// The file source's settings: a channel's source settings (a.4.3) and source location (a.4.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct FileSourceConfig {
     /// The file.
     pub path: PathBuf,
@@ -109,34 +115,10 @@ pub struct FileSourceConfig {
     /// Entries whose DN is not at or below this one are out of scope (and ignored as members).
     /// `None`: the whole file.
     pub base_dn: Option<String>,
-    /// The entry GUID attribute, e.g. `entryUUID` or `objectGUID`. Every entry in scope needs
-    /// exactly one value.
-    pub guid_attribute: String,
-    /// Binary GUIDs: the value is bytes (LDIF `attr:: base64`; base64 text in CSV and JSON),
-    /// rendered by [`guid::render_binary_guid`] (16 bytes: the AD string form).
-    pub guid_binary: bool,
-    /// The users' object class, default `inetOrgPerson`.
-    pub user_object_class: String,
-    /// The groups' object class, default `groupOfNames`.
-    pub group_object_class: String,
-    /// Users in scope: entries of the user object class matching this filter.
-    pub user_filter: Option<String>,
-    /// Or users in scope: members of this group (exclusive with `user_filter`).
-    pub user_group_dn: Option<String>,
-    /// With `user_group_dn` or `group_dn`: follow nested groups (cycle-safe).
-    pub nested: bool,
-    /// Groups in scope: entries of the group object class matching this filter.
-    pub group_filter: Option<String>,
-    /// Or groups in scope: the groups that are members of this group (exclusive with
-    /// `group_filter`). Neither set: no groups are provisioned.
-    pub group_dn: Option<String>,
-    /// The groups' member attribute (DNs, or GUIDs), default `member`.
-    pub member_attribute: String,
-    /// The users' (and groups') member-of attribute, e.g. `memberOf`. When set, membership is
-    /// read from it; otherwise from the groups' `member_attribute`.
-    pub member_of_attribute: Option<String>,
-    /// How a user's enabled/disabled status is read.
-    pub account_status: AccountStatus,
+    /// Which entries are users and groups, GUIDs, membership and status: keys of this table
+    /// (flattened). Any other key is refused as unknown.
+    #[serde(flatten, deserialize_with = "keys::scope_in::<FileSourceConfig, _>")]
+    pub scope: DirectoryScope,
     /// Attributes whose values are secrets (the channel's masked mappings
     /// read them): a parse error never quotes them, nor a line that may be
     /// the mis-folded rest of one. Set by the host from the mapping, not
@@ -151,18 +133,7 @@ impl Default for FileSourceConfig {
             path: PathBuf::new(),
             format: None,
             base_dn: None,
-            guid_attribute: "entryUUID".into(),
-            guid_binary: false,
-            user_object_class: "inetOrgPerson".into(),
-            group_object_class: "groupOfNames".into(),
-            user_filter: None,
-            user_group_dn: None,
-            nested: false,
-            group_filter: None,
-            group_dn: None,
-            member_attribute: "member".into(),
-            member_of_attribute: None,
-            account_status: AccountStatus::AlwaysEnabled,
+            scope: DirectoryScope::default(),
             masked_attributes: Vec::new(),
         }
     }
@@ -171,7 +142,11 @@ impl Default for FileSourceConfig {
 impl FileSourceConfig {
     /// Defaults for everything but the file and its GUID attribute.
     pub fn new(path: impl Into<PathBuf>, guid_attribute: impl Into<String>) -> Self {
-        FileSourceConfig { path: path.into(), guid_attribute: guid_attribute.into(), ..Default::default() }
+        FileSourceConfig {
+            path: path.into(),
+            scope: DirectoryScope { guid_attribute: guid_attribute.into(), ..Default::default() },
+            ..Default::default()
+        }
     }
 
     /// The format: as set, else from the extension.
@@ -183,13 +158,18 @@ impl FileSourceConfig {
 
     /// Every problem of the settings themselves, without reading the file (empty: fine).
     pub fn check(&self) -> Vec<SourceError> {
-        scope::Rules::compile(self).err().unwrap_or_default()
+        self.scope.check(self.base_dn.as_deref())
+    }
+
+    /// The compiled scope rules, or the settings' first problem.
+    pub fn rules(&self) -> Result<scope::Rules, SourceError> {
+        self.scope.rules(self.base_dn.as_deref())
     }
 
     /// How the file's parser treats binary attributes: the GUID attribute when `guid_binary`.
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions {
-            binary_attributes: if self.guid_binary { vec![self.guid_attribute.clone()] } else { Vec::new() },
+            binary_attributes: self.scope.binary_guid_attribute().map(str::to_string).into_iter().collect(),
             masked_attributes: self.masked_attributes.clone(),
         }
     }
@@ -340,8 +320,7 @@ fn read_text(config: &FileSourceConfig) -> Result<String, SourceError> {
 /// Read the configured file and resolve what is in scope. Nothing is returned unless the whole
 /// file parsed and every entry in scope is usable.
 pub fn read_file(config: &FileSourceConfig) -> Result<Snapshot, SourceError> {
-    let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
-    resolve_whole(config, &rules)
+    resolve_whole(config, &config.rules()?)
 }
 
 /// The configured file read whole and resolved by `rules` (compiled from `config`).
@@ -366,7 +345,7 @@ pub fn stream_file(
     config: &FileSourceConfig,
     each: &mut dyn FnMut(SourceUser) -> Result<(), SourceError>,
 ) -> Result<Vec<SourceGroup>, SourceError> {
-    let rules = scope::Rules::compile(config).map_err(|mut problems| problems.remove(0))?;
+    let rules = config.rules()?;
     if !rules.is_local() {
         let snapshot = resolve_whole(config, &rules)?;
         for user in snapshot.users {
@@ -455,9 +434,9 @@ mod tests {
             "account_status": {"algorithm": "active_directory", "attribute": "userAccountControl", "default": "enabled"}
         }))
         .unwrap();
-        assert_eq!(c.user_object_class, "inetOrgPerson");
-        assert_eq!(c.member_attribute, "member");
-        assert_eq!(c.account_status, AccountStatus::active_directory());
+        assert_eq!(c.scope.user_object_class, "inetOrgPerson");
+        assert_eq!(c.scope.member_attribute, "member");
+        assert_eq!(c.scope.account_status, AccountStatus::active_directory());
         assert_eq!(c.parse_options().binary_attributes, ["objectGUID"]);
     }
 }

@@ -19,6 +19,10 @@
 //!   the in-scope groups a user is directly in. [`Snapshot::flattened_member_guids`] gives the
 //!   users of a group through its in-scope nested groups, for targets without nesting.
 //! * Every entry in scope needs exactly one GUID value, unique among the users and groups in scope.
+//!
+//! The settings behind these rules are [`DirectoryScope`], the one type the file source
+//! ([`FileSourceConfig`]) and the LDAP source embed; the base DN is each source's own (optional
+//! for a file, required for LDAP) and is given to [`Rules::compile`] beside the scope.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -30,6 +34,81 @@ use crate::entry::Entry;
 use crate::error::SourceError;
 use crate::filter::Filter;
 use crate::status::{AccountStatus, Status};
+
+/// Which entries are a channel's users and groups, and how their GUIDs, membership and status
+/// are read (spec a.4.3 / a.4.4): the settings the file source and the LDAP source share. Each
+/// embeds it with `#[serde(flatten)]`, so these are keys of the source's own table; a key that
+/// is neither the source's nor one of these is refused, naming every key the source takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DirectoryScope {
+    /// The entry GUID attribute, e.g. `entryUUID` or `objectGUID`. Every entry in scope needs
+    /// exactly one value.
+    pub guid_attribute: String,
+    /// Binary GUIDs (AD `objectGUID`): the value is bytes (LDIF `attr:: base64`; base64 text in
+    /// CSV and JSON), rendered by [`crate::guid::render_binary_guid`] (16 bytes: the AD string
+    /// form).
+    pub guid_binary: bool,
+    /// The users' object class, default `inetOrgPerson`.
+    pub user_object_class: String,
+    /// The groups' object class, default `groupOfNames`.
+    pub group_object_class: String,
+    /// Users in scope: entries of the user object class matching this filter (an LDAP source
+    /// sends it to the server).
+    pub user_filter: Option<String>,
+    /// Or users in scope: members of this group (exclusive with `user_filter`).
+    pub user_group_dn: Option<String>,
+    /// With `user_group_dn` or `group_dn`: follow nested groups (cycle-safe).
+    pub nested: bool,
+    /// Groups in scope: entries of the group object class matching this filter.
+    pub group_filter: Option<String>,
+    /// Or groups in scope: the groups that are members of this group (exclusive with
+    /// `group_filter`). Neither set: no groups are provisioned.
+    pub group_dn: Option<String>,
+    /// The groups' member attribute (DNs, or GUIDs), default `member`.
+    pub member_attribute: String,
+    /// The users' (and groups') member-of attribute, e.g. `memberOf`. When set, membership is
+    /// read from it; otherwise from the groups' `member_attribute`.
+    pub member_of_attribute: Option<String>,
+    /// How a user's enabled/disabled status is read.
+    pub account_status: AccountStatus,
+}
+
+impl Default for DirectoryScope {
+    fn default() -> Self {
+        DirectoryScope {
+            guid_attribute: "entryUUID".into(),
+            guid_binary: false,
+            user_object_class: "inetOrgPerson".into(),
+            group_object_class: "groupOfNames".into(),
+            user_filter: None,
+            user_group_dn: None,
+            nested: false,
+            group_filter: None,
+            group_dn: None,
+            member_attribute: "member".into(),
+            member_of_attribute: None,
+            account_status: AccountStatus::AlwaysEnabled,
+        }
+    }
+}
+
+impl DirectoryScope {
+    /// Every problem of the settings with this base DN (empty: fine).
+    pub fn check(&self, base_dn: Option<&str>) -> Vec<SourceError> {
+        Rules::compile(self, base_dn).err().unwrap_or_default()
+    }
+
+    /// The compiled rules with this base DN, or the settings' first problem.
+    pub fn rules(&self, base_dn: Option<&str>) -> Result<Rules, SourceError> {
+        Rules::compile(self, base_dn).map_err(|mut problems| problems.remove(0))
+    }
+
+    /// The GUID attribute, when its values are bytes (`guid_binary`), as written.
+    pub fn binary_guid_attribute(&self) -> Option<&str> {
+        self.guid_binary.then_some(self.guid_attribute.as_str())
+    }
+}
 
 /// A user in scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,8 +232,9 @@ fn config(field: &'static str, message: impl Into<String>) -> SourceError {
 }
 
 impl Rules {
-    /// Check and compile the settings; every problem is listed.
-    pub fn compile(c: &FileSourceConfig) -> Result<Rules, Vec<SourceError>> {
+    /// Check and compile the settings with the source's base DN (none: every entry is within
+    /// it); every problem is listed.
+    pub fn compile(c: &DirectoryScope, base_dn: Option<&str>) -> Result<Rules, Vec<SourceError>> {
         let mut problems = Vec::new();
         for (field, value, example) in [
             ("guid_attribute", &c.guid_attribute, "entryUUID or objectGUID"),
@@ -183,8 +263,8 @@ impl Rules {
             }
             _ => {}
         }
-        let mut dn = |field: &'static str, text: &Option<String>| -> Option<Dn> {
-            let text = text.as_deref()?;
+        let mut dn = |field: &'static str, text: Option<&str>| -> Option<Dn> {
+            let text = text?;
             match Dn::parse(text) {
                 Ok(dn) => Some(dn),
                 Err(e) => {
@@ -193,9 +273,9 @@ impl Rules {
                 }
             }
         };
-        let base = dn("base_dn", &c.base_dn);
-        let user_group = dn("user_group_dn", &c.user_group_dn);
-        let group_group = dn("group_dn", &c.group_dn);
+        let base = dn("base_dn", base_dn);
+        let user_group = dn("user_group_dn", c.user_group_dn.as_deref());
+        let group_group = dn("group_dn", c.group_dn.as_deref());
         let mut filter = |field: &'static str, text: &Option<String>| -> Option<Filter> {
             match text.as_deref()?.parse::<Filter>() {
                 Ok(f) => Some(f),
@@ -496,7 +576,7 @@ impl Rules {
 /// Resolve scope over entries already read (by a file parser or, later, LDAP): the settings are
 /// checked first (the first problem is returned), `path` and `format` are not used.
 pub fn build_snapshot(entries: Vec<Entry>, config: &FileSourceConfig, origin: &str) -> Result<Snapshot, SourceError> {
-    Rules::compile(config).map_err(|mut p| p.remove(0))?.snapshot(entries, origin)
+    config.rules()?.snapshot(entries, origin)
 }
 
 #[cfg(test)]

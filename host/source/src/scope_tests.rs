@@ -112,29 +112,29 @@ fn base_dn_scopes_users() {
 #[test]
 fn users_by_filter() {
     let mut c = cfg();
-    c.user_filter = Some("(|(uid=ann)(nsAccountLock=TRUE))".into());
+    c.scope.user_filter = Some("(|(uid=ann)(nsAccountLock=TRUE))".into());
     assert_eq!(user_guids(&snap(&c)), ["u-ann", "u-bob"]);
-    c.user_filter = Some("(!(nsAccountLock=*))".into());
+    c.scope.user_filter = Some("(!(nsAccountLock=*))".into());
     assert_eq!(user_guids(&snap(&c)), ["u-ann"]);
     // The filter is ANDed with the user object class: a device never becomes a user.
-    c.user_filter = Some("(cn=printer)".into());
+    c.scope.user_filter = Some("(cn=printer)".into());
     assert!(snap(&c).users.is_empty());
-    c.user_object_class = "device".into();
-    c.guid_attribute = "cn".into();
+    c.scope.user_object_class = "device".into();
+    c.scope.guid_attribute = "cn".into();
     assert_eq!(user_guids(&snap(&c)), ["printer"]);
 }
 
 #[test]
 fn users_by_group_dn_direct_and_nested_with_a_cycle() {
     let mut c = cfg();
-    c.user_group_dn = Some("cn=all,ou=groups,dc=example,dc=com".into());
+    c.scope.user_group_dn = Some("cn=all,ou=groups,dc=example,dc=com".into());
     assert!(snap(&c).users.is_empty(), "all has only groups as direct members");
-    c.nested = true;
+    c.scope.nested = true;
     assert_eq!(user_guids(&snap(&c)), ["u-ann", "u-bob", "u-cat"]);
-    c.user_group_dn = Some("cn=eng,ou=groups,dc=example,dc=com".into());
-    c.nested = false;
+    c.scope.user_group_dn = Some("cn=eng,ou=groups,dc=example,dc=com".into());
+    c.scope.nested = false;
     assert_eq!(user_guids(&snap(&c)), ["u-ann"]);
-    c.nested = true;
+    c.scope.nested = true;
     // eng -> platform -> eng is a cycle; zed (outside the base) is ignored.
     assert_eq!(user_guids(&snap(&c)), ["u-ann", "u-bob"]);
 }
@@ -142,29 +142,29 @@ fn users_by_group_dn_direct_and_nested_with_a_cycle() {
 #[test]
 fn users_by_group_dn_with_member_of() {
     let mut c = cfg();
-    c.member_of_attribute = Some("memberOf".into());
-    c.user_group_dn = Some("cn=eng,ou=groups,dc=example,dc=com".into());
+    c.scope.member_of_attribute = Some("memberOf".into());
+    c.scope.user_group_dn = Some("cn=eng,ou=groups,dc=example,dc=com".into());
     assert_eq!(user_guids(&snap(&c)), ["u-ann"]);
-    c.nested = true;
+    c.scope.nested = true;
     assert_eq!(user_guids(&snap(&c)), ["u-ann", "u-bob"]);
-    c.user_group_dn = Some("cn=all,ou=groups,dc=example,dc=com".into());
+    c.scope.user_group_dn = Some("cn=all,ou=groups,dc=example,dc=com".into());
     assert_eq!(user_guids(&snap(&c)), ["u-ann", "u-bob", "u-cat"]);
 }
 
 #[test]
 fn group_dn_problems() {
     let mut c = cfg();
-    c.user_group_dn = Some("cn=nope,dc=example,dc=com".into());
+    c.scope.user_group_dn = Some("cn=nope,dc=example,dc=com".into());
     let e = build_snapshot(entries(DIR), &c, "dir.ldif").unwrap_err();
     assert!(matches!(e, SourceError::GroupNotFound { field: "user_group_dn", .. }));
     assert_eq!(
         e.to_string(),
         "user_group_dn cn=nope,dc=example,dc=com: no entry with this DN in dir.ldif; check the DN (compared case-insensitively)"
     );
-    c.user_group_dn = Some("uid=ann,ou=people,dc=example,dc=com".into());
+    c.scope.user_group_dn = Some("uid=ann,ou=people,dc=example,dc=com".into());
     assert!(fail(&c, DIR).contains("is not a group (it has no objectClass groupOfNames)"));
-    c.user_group_dn = None;
-    c.group_dn = Some("uid=zed,dc=elsewhere,dc=org".into());
+    c.scope.user_group_dn = None;
+    c.scope.group_dn = Some("uid=zed,dc=elsewhere,dc=org".into());
     let e = fail(&c, DIR);
     assert!(e.starts_with("group_dn uid=zed,dc=elsewhere,dc=org: is outside base_dn"), "{e}");
 }
@@ -172,7 +172,7 @@ fn group_dn_problems() {
 #[test]
 fn groups_by_filter_with_direct_membership() {
     let mut c = cfg();
-    c.group_filter = Some("(objectClass=*)".into());
+    c.scope.group_filter = Some("(objectClass=*)".into());
     let s = snap(&c);
     assert_eq!(group_guids(&s), ["g-all", "g-eng", "g-plat", "g-sales"]);
     let eng = s.group("g-eng").unwrap();
@@ -192,7 +192,7 @@ fn groups_by_filter_with_direct_membership() {
     assert_eq!(s.flattened_member_guids("g-eng"), ["u-ann", "u-bob"], "cycle-safe");
     assert!(s.flattened_member_guids("nope").is_empty());
 
-    c.group_filter = Some("(cn=S*)".into());
+    c.scope.group_filter = Some("(cn=S*)".into());
     let s = snap(&c);
     assert_eq!(group_guids(&s), ["g-sales"]);
     assert!(s.user("u-ann").unwrap().groups.is_empty(), "only in-scope groups are listed");
@@ -201,9 +201,9 @@ fn groups_by_filter_with_direct_membership() {
 #[test]
 fn membership_from_member_of_matches_member_attribute() {
     let mut by_member = cfg();
-    by_member.group_filter = Some("(objectClass=*)".into());
+    by_member.scope.group_filter = Some("(objectClass=*)".into());
     let mut by_member_of = by_member.clone();
-    by_member_of.member_of_attribute = Some("memberOf".into());
+    by_member_of.scope.member_of_attribute = Some("memberOf".into());
     let a = snap(&by_member);
     let b = snap(&by_member_of);
     for g in &a.groups {
@@ -226,18 +226,18 @@ fn membership_from_member_of_matches_member_attribute() {
 #[test]
 fn groups_by_group_dn() {
     let mut c = cfg();
-    c.group_dn = Some("cn=all,ou=groups,dc=example,dc=com".into());
+    c.scope.group_dn = Some("cn=all,ou=groups,dc=example,dc=com".into());
     assert_eq!(group_guids(&snap(&c)), ["g-eng", "g-sales"], "the container group itself is not provisioned");
-    c.nested = true;
+    c.scope.nested = true;
     assert_eq!(group_guids(&snap(&c)), ["g-eng", "g-plat", "g-sales"]);
-    c.group_dn = Some("cn=eng,ou=groups,dc=example,dc=com".into());
+    c.scope.group_dn = Some("cn=eng,ou=groups,dc=example,dc=com".into());
     assert_eq!(group_guids(&snap(&c)), ["g-plat"], "the cycle back to eng does not add eng");
 }
 
 #[test]
 fn account_status_is_applied() {
     let mut c = cfg();
-    c.account_status = AccountStatus::Flag {
+    c.scope.account_status = AccountStatus::Flag {
         attribute: "nsAccountLock".into(),
         value: "true".into(),
         when_equal: Status::Disabled,
@@ -251,7 +251,7 @@ fn account_status_is_applied() {
 #[test]
 fn status_errors_name_the_entry() {
     let mut c = cfg();
-    c.account_status = AccountStatus::active_directory();
+    c.scope.account_status = AccountStatus::active_directory();
     let text = "dn: uid=a,dc=example,dc=com\nobjectClass: inetOrgPerson\nentryUUID: 1\nuserAccountControl: x\n";
     let e = fail(&c, text);
     assert!(
@@ -272,7 +272,7 @@ fn guid_errors() {
     );
     // Out of scope entries need no GUID.
     let mut c = cfg();
-    c.user_filter = Some("(!(uid=bob))".into());
+    c.scope.user_filter = Some("(!(uid=bob))".into());
     assert_eq!(build_snapshot(entries(text), &c, "dir.ldif").unwrap().users.len(), 1);
 
     let text = "dn: uid=a,dc=example,dc=com\nobjectClass: inetOrgPerson\nentryUUID: 1\nentryUUID: 2\n";
@@ -286,10 +286,10 @@ fn duplicate_guids_name_both_dns() {
     let text = "dn: uid=a,dc=example,dc=com\nobjectClass: inetOrgPerson\nentryUUID: same\n\n\
                 dn: cn=g,dc=example,dc=com\nobjectClass: groupOfNames\nentryUUID: SAME\n";
     let mut c = cfg();
-    c.group_filter = Some("(cn=*)".into());
+    c.scope.group_filter = Some("(cn=*)".into());
     // cn absent on the group: the filter does not match, so no clash.
     assert!(build_snapshot(entries(text), &c, "dir.ldif").is_ok());
-    c.group_filter = Some("(objectClass=*)".into());
+    c.scope.group_filter = Some("(objectClass=*)".into());
     assert_eq!(
         fail(&c, text),
         "dir.ldif: entries uid=a,dc=example,dc=com (line 1) and cn=g,dc=example,dc=com (line 5) have the same entryUUID SAME; the entry GUID must be unique"
@@ -300,12 +300,10 @@ fn duplicate_guids_name_both_dns() {
 fn binary_guids() {
     // objectGUID bytes b1 e2 b5 c8 1e 2d 4f 47 8a 4b 9b 3c 1d 2e 3f 40
     let text = "dn: cn=Ann,ou=users,dc=corp,dc=example\nobjectClass: user\nobjectGUID:: seK1yB4tT0eKS5s8HS4/QA==\nuserAccountControl: 514\n";
-    let c = FileSourceConfig {
-        guid_binary: true,
-        user_object_class: "user".into(),
-        account_status: AccountStatus::active_directory(),
-        ..FileSourceConfig::new("ad.ldif", "objectGUID")
-    };
+    let mut c = FileSourceConfig::new("ad.ldif", "objectGUID");
+    c.scope.guid_binary = true;
+    c.scope.user_object_class = "user".into();
+    c.scope.account_status = AccountStatus::active_directory();
     let parsed = parse_entries_with(text, FileFormat::Ldif, Path::new("ad.ldif"), &c.parse_options()).unwrap();
     let s = build_snapshot(parsed, &c, "ad.ldif").unwrap();
     assert_eq!(s.users[0].guid, "c8b5e2b1-2d1e-474f-8a4b-9b3c1d2e3f40");
@@ -320,11 +318,14 @@ fn binary_guids() {
 #[test]
 fn configuration_problems_are_all_listed() {
     let c = FileSourceConfig {
-        guid_attribute: " ".into(),
-        user_filter: Some("(uid=a".into()),
-        user_group_dn: Some("cn=g,dc=x".into()),
-        group_filter: Some("(cn=*)".into()),
-        group_dn: Some("nonsense".into()),
+        scope: DirectoryScope {
+            guid_attribute: " ".into(),
+            user_filter: Some("(uid=a".into()),
+            user_group_dn: Some("cn=g,dc=x".into()),
+            group_filter: Some("(cn=*)".into()),
+            group_dn: Some("nonsense".into()),
+            ..Default::default()
+        },
         base_dn: Some("also nonsense".into()),
         ..FileSourceConfig::new("x.ldif", "entryUUID")
     };

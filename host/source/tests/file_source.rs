@@ -10,17 +10,18 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn config(file: &str) -> FileSourceConfig {
-    FileSourceConfig {
+    let mut c = FileSourceConfig {
         base_dn: Some("dc=example,dc=com".into()),
-        group_filter: Some("(objectClass=groupOfNames)".into()),
-        account_status: AccountStatus::Flag {
-            attribute: "nsAccountLock".into(),
-            value: "true".into(),
-            when_equal: Status::Disabled,
-            default: Status::Enabled,
-        },
         ..FileSourceConfig::new(data(file), "entryUUID")
-    }
+    };
+    c.scope.group_filter = Some("(objectClass=groupOfNames)".into());
+    c.scope.account_status = AccountStatus::Flag {
+        attribute: "nsAccountLock".into(),
+        value: "true".into(),
+        when_equal: Status::Disabled,
+        default: Status::Enabled,
+    };
+    c
 }
 
 /// The snapshot with line numbers cleared (they differ between formats by nature).
@@ -43,16 +44,16 @@ const FILES: [&str; 3] = ["users.ldif", "users.csv", "users.json"];
 fn all_three_formats_give_the_same_snapshot() {
     let variants: Vec<Variant> = vec![
         Box::new(|_| {}),
-        Box::new(|c| c.member_of_attribute = Some("memberOf".into())),
+        Box::new(|c| c.scope.member_of_attribute = Some("memberOf".into())),
         Box::new(|c| {
             c.base_dn = Some("ou=people,dc=example,dc=com".into());
-            c.user_filter = Some("(employeeNumber>=10)".into());
+            c.scope.user_filter = Some("(employeeNumber>=10)".into());
         }),
         Box::new(|c| {
-            c.group_filter = None;
-            c.group_dn = Some("cn=Everyone,ou=groups,dc=example,dc=com".into());
-            c.user_group_dn = Some("cn=Everyone,ou=groups,dc=example,dc=com".into());
-            c.nested = true;
+            c.scope.group_filter = None;
+            c.scope.group_dn = Some("cn=Everyone,ou=groups,dc=example,dc=com".into());
+            c.scope.user_group_dn = Some("cn=Everyone,ou=groups,dc=example,dc=com".into());
+            c.scope.nested = true;
         }),
     ];
     for (i, variant) in variants.iter().enumerate() {
@@ -97,7 +98,7 @@ fn the_sample_directory_reads_as_expected() {
 
     let mut people_only = config("users.ldif");
     people_only.base_dn = Some("ou=People,dc=Example,dc=com".into());
-    people_only.group_filter = None;
+    people_only.scope.group_filter = None;
     let s = read(&people_only);
     assert_eq!(s.users.len(), 3, "the contractor is outside ou=people");
     assert!(s.groups.is_empty());
@@ -107,10 +108,10 @@ fn the_sample_directory_reads_as_expected() {
 #[test]
 fn users_by_group_nested_through_a_cycle() {
     let mut c = config("users.csv");
-    c.user_group_dn = Some("cn=engineering,ou=groups,dc=example,dc=com".into());
+    c.scope.user_group_dn = Some("cn=engineering,ou=groups,dc=example,dc=com".into());
     let direct: Vec<String> = read(&c).users.into_iter().map(|u| u.dn).collect();
     assert_eq!(direct, ["uid=zoe,ou=people,dc=example,dc=com"]);
-    c.nested = true;
+    c.scope.nested = true;
     let nested = read(&c);
     let uids: Vec<&str> = nested.users.iter().map(|u| u.entry.first("uid").unwrap()).collect();
     assert_eq!(uids, ["zoe", "bob"], "Engineering and Platform contain each other");
@@ -118,15 +119,13 @@ fn users_by_group_nested_through_a_cycle() {
 
 #[test]
 fn active_directory_export_with_binary_guids() {
-    let c = FileSourceConfig {
-        guid_binary: true,
-        user_object_class: "user".into(),
-        group_object_class: "group".into(),
-        group_filter: Some("(cn=VPN*)".into()),
-        member_of_attribute: Some("memberOf".into()),
-        account_status: AccountStatus::active_directory(),
-        ..FileSourceConfig::new(data("ad.ldif"), "objectGUID")
-    };
+    let mut c = FileSourceConfig::new(data("ad.ldif"), "objectGUID");
+    c.scope.guid_binary = true;
+    c.scope.user_object_class = "user".into();
+    c.scope.group_object_class = "group".into();
+    c.scope.group_filter = Some("(cn=VPN*)".into());
+    c.scope.member_of_attribute = Some("memberOf".into());
+    c.scope.account_status = AccountStatus::active_directory();
     let s = read(&c);
     let users: Vec<(&str, &str, Status)> =
         s.users.iter().map(|u| (u.guid.as_str(), u.entry.first("sAMAccountName").unwrap(), u.status)).collect();
@@ -188,19 +187,19 @@ fn malformed_files_name_file_line_and_problem() {
 #[test]
 fn settings_are_checked_before_the_file_is_read() {
     let mut c = config("does-not-exist.ldif");
-    c.user_filter = Some("(uid=a)(uid=b)".into());
+    c.scope.user_filter = Some("(uid=a)(uid=b)".into());
     let e = read_file(&c).unwrap_err().to_string();
     assert_eq!(
         e,
         "user_filter: column 8: unexpected text after the end of the filter; combine several filters with (&...) or (|...)"
     );
     let mut c = config("users.ldif");
-    c.user_filter = Some("(uid=a)".into());
-    c.user_group_dn = Some("cn=Sales,ou=groups,dc=example,dc=com".into());
+    c.scope.user_filter = Some("(uid=a)".into());
+    c.scope.user_group_dn = Some("cn=Sales,ou=groups,dc=example,dc=com".into());
     assert!(read_file(&c).unwrap_err().to_string().contains("user_filter and user_group_dn are both set"));
     let mut c = config("users.json");
-    c.group_filter = None;
-    c.group_dn = Some("cn=Nobody,ou=groups,dc=example,dc=com".into());
+    c.scope.group_filter = None;
+    c.scope.group_dn = Some("cn=Nobody,ou=groups,dc=example,dc=com".into());
     let e = read_file(&c).unwrap_err().to_string();
     assert!(e.starts_with("group_dn cn=Nobody,ou=groups,dc=example,dc=com: no entry with this DN in "), "{e}");
 }
@@ -221,8 +220,8 @@ fn streaming_hands_over_the_same_users_as_a_whole_read() {
     for file in FILES {
         // Local scope (users by filter, no groups): streamed entry by entry.
         let mut local = config(file);
-        local.group_filter = None;
-        local.user_filter = Some("(|(uid=a*)(uid=b*)(nsAccountLock=true))".into());
+        local.scope.group_filter = None;
+        local.scope.user_filter = Some("(|(uid=a*)(uid=b*)(nsAccountLock=true))".into());
         let whole = read(&local);
         let (users, groups) = streamed(&local).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(!whole.users.is_empty(), "{file}: the filter should select someone");
@@ -244,7 +243,7 @@ fn streaming_refuses_what_a_whole_read_refuses() {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         let mut c = FileSourceConfig::new(path, "entryUUID");
-        c.user_filter = Some("(uid=*)".into());
+        c.scope.user_filter = Some("(uid=*)".into());
         c
     };
     let person = |uid: &str, guid: &str| {

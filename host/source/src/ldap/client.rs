@@ -112,7 +112,7 @@ impl Directory {
             read_timeout,
             page_size: cfg.page_size,
             no_paging: None,
-            binary: if cfg.guid_binary { vec![cfg.guid_attribute.trim().to_ascii_lowercase()] } else { Vec::new() },
+            binary: cfg.scope.binary_guid_attribute().map(|a| a.trim().to_ascii_lowercase()).into_iter().collect(),
         };
         if cfg.page_size == 0 {
             dir.no_paging = Some("paging is turned off (page_size = 0)".into());

@@ -1,7 +1,7 @@
 //! The LDAP source (feature `ldap`): a channel's scope read from a directory server.
 //!
-//! It takes every scope, status and membership setting of the file source
-//! ([`FileSourceConfig`]) and resolves scope with the same code ([`crate::scope::Rules`]), so a
+//! It takes the file source's scope, status and membership settings, the same
+//! [`DirectoryScope`], and resolves scope with the same code ([`crate::scope::Rules`]), so a
 //! channel written for an LDIF file behaves the same on LDAP. On top it has the connection
 //! ([`LdapSourceConfig::url`], TLS, bind, timeouts, paging) and change detection.
 //!
@@ -43,11 +43,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::FileSourceConfig;
 use crate::error::SourceError;
 use crate::filter::{Filter, escape_value};
-use crate::scope::Rules;
-use crate::status::AccountStatus;
+use crate::scope::{DirectoryScope, Rules};
 pub use changes::{ChangeAlgorithm, ChangeDetection};
 pub use client::PAGED_RESULTS_OID;
 pub use read::{LdapRead, LdapScope, ReadRequest, read, read_streaming};
@@ -78,7 +76,7 @@ pub enum SecretRef {
 
 /// The LDAP source's settings: connection, source settings (a.4.3) and location (a.4.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct LdapSourceConfig {
     /// `ldap://host:port` or `ldaps://host:port`.
     pub url: String,
@@ -101,37 +99,16 @@ pub struct LdapSourceConfig {
     pub page_size: u32,
     /// Searches start here (required).
     pub base_dn: String,
-    /// As [`FileSourceConfig::guid_attribute`].
-    pub guid_attribute: String,
-    /// As [`FileSourceConfig::guid_binary`] (AD `objectGUID`).
-    pub guid_binary: bool,
-    /// As [`FileSourceConfig::user_object_class`].
-    pub user_object_class: String,
-    /// As [`FileSourceConfig::group_object_class`].
-    pub group_object_class: String,
-    /// As [`FileSourceConfig::user_filter`]; sent to the server.
-    pub user_filter: Option<String>,
-    /// As [`FileSourceConfig::user_group_dn`].
-    pub user_group_dn: Option<String>,
-    /// As [`FileSourceConfig::nested`].
-    pub nested: bool,
-    /// As [`FileSourceConfig::group_filter`].
-    pub group_filter: Option<String>,
-    /// As [`FileSourceConfig::group_dn`].
-    pub group_dn: Option<String>,
-    /// As [`FileSourceConfig::member_attribute`].
-    pub member_attribute: String,
-    /// As [`FileSourceConfig::member_of_attribute`].
-    pub member_of_attribute: Option<String>,
-    /// As [`FileSourceConfig::account_status`].
-    pub account_status: AccountStatus,
+    /// Which entries are users and groups, GUIDs, membership and status, as for a file: keys
+    /// of this table (flattened). Any other key is refused as unknown.
+    #[serde(flatten, deserialize_with = "crate::keys::scope_in::<LdapSourceConfig, _>")]
+    pub scope: DirectoryScope,
     /// Incremental reads; none: every cycle reads the whole scope.
     pub change_detection: Option<ChangeDetection>,
 }
 
 impl Default for LdapSourceConfig {
     fn default() -> Self {
-        let f = FileSourceConfig::default();
         LdapSourceConfig {
             url: String::new(),
             start_tls: false,
@@ -143,18 +120,7 @@ impl Default for LdapSourceConfig {
             read_timeout: 60,
             page_size: 500,
             base_dn: String::new(),
-            guid_attribute: f.guid_attribute,
-            guid_binary: f.guid_binary,
-            user_object_class: f.user_object_class,
-            group_object_class: f.group_object_class,
-            user_filter: None,
-            user_group_dn: None,
-            nested: false,
-            group_filter: None,
-            group_dn: None,
-            member_attribute: f.member_attribute,
-            member_of_attribute: None,
-            account_status: AccountStatus::AlwaysEnabled,
+            scope: DirectoryScope::default(),
             change_detection: None,
         }
     }
@@ -165,26 +131,9 @@ fn config(field: &'static str, message: impl Into<String>) -> SourceError {
 }
 
 impl LdapSourceConfig {
-    /// The scope settings as the file source has them (no path).
-    pub fn scope_config(&self) -> FileSourceConfig {
-        FileSourceConfig {
-            path: PathBuf::new(),
-            format: None,
-            base_dn: Some(self.base_dn.trim().to_string()).filter(|b| !b.is_empty()),
-            guid_attribute: self.guid_attribute.clone(),
-            guid_binary: self.guid_binary,
-            user_object_class: self.user_object_class.clone(),
-            group_object_class: self.group_object_class.clone(),
-            user_filter: self.user_filter.clone(),
-            user_group_dn: self.user_group_dn.clone(),
-            nested: self.nested,
-            group_filter: self.group_filter.clone(),
-            group_dn: self.group_dn.clone(),
-            member_attribute: self.member_attribute.clone(),
-            member_of_attribute: self.member_of_attribute.clone(),
-            account_status: self.account_status.clone(),
-            masked_attributes: Vec::new(),
-        }
+    /// The base DN as the scope rules take it: trimmed; none when empty.
+    fn scope_base(&self) -> Option<&str> {
+        Some(self.base_dn.trim()).filter(|b| !b.is_empty())
     }
 
     /// Every problem of the settings, without connecting (empty: fine).
@@ -233,7 +182,7 @@ impl LdapSourceConfig {
                 "the attribute is empty; name it, e.g. modifyTimestamp, whenChanged or uSNChanged",
             ));
         }
-        problems.extend(self.scope_config().check());
+        problems.extend(self.scope.check(self.scope_base()));
         problems
     }
 
@@ -243,8 +192,8 @@ impl LdapSourceConfig {
     }
 
     fn user_filter_parsed(&self) -> Result<Option<Filter>, String> {
-        match &self.user_filter {
-            Some(f) if self.user_group_dn.is_none() => {
+        match &self.scope.user_filter {
+            Some(f) if self.scope.user_group_dn.is_none() => {
                 f.parse::<Filter>().map(Some).map_err(|e| format!("user_filter: {e}"))
             }
             _ => Ok(None),
@@ -253,16 +202,16 @@ impl LdapSourceConfig {
 
     /// The users' search filter.
     fn user_search(&self) -> Result<String, String> {
-        Ok(Filter::with_object_class(self.user_object_class.trim(), self.user_filter_parsed()?).to_string())
+        Ok(Filter::with_object_class(self.scope.user_object_class.trim(), self.user_filter_parsed()?).to_string())
     }
 
     /// The groups' search filter, when groups are read.
     fn group_search(&self) -> Result<Option<String>, String> {
-        let class = self.group_object_class.trim();
-        if self.user_group_dn.is_some() || self.group_dn.is_some() {
+        let class = self.scope.group_object_class.trim();
+        if self.scope.user_group_dn.is_some() || self.scope.group_dn.is_some() {
             return Ok(Some(Filter::with_object_class(class, None).to_string()));
         }
-        match &self.group_filter {
+        match &self.scope.group_filter {
             Some(f) => {
                 let f = f.parse::<Filter>().map_err(|e| format!("group_filter: {e}"))?;
                 Ok(Some(Filter::with_object_class(class, Some(f)).to_string()))
@@ -274,34 +223,34 @@ impl LdapSourceConfig {
     /// The scope rules applied to what the server returned: filters the server evaluated are
     /// not evaluated again.
     fn local_rules(&self) -> Result<Rules, String> {
-        let mut c = self.scope_config();
-        if c.user_group_dn.is_none() {
-            c.user_filter = None;
+        let mut s = self.scope.clone();
+        if s.user_group_dn.is_none() {
+            s.user_filter = None;
         }
-        if c.user_group_dn.is_none() && c.group_dn.is_none() && c.group_filter.is_some() {
-            c.group_filter = Some("(&)".into());
+        if s.user_group_dn.is_none() && s.group_dn.is_none() && s.group_filter.is_some() {
+            s.group_filter = Some("(&)".into());
         }
-        Rules::compile(&c).map_err(|mut p| p.remove(0).to_string())
+        s.rules(self.scope_base()).map_err(|e| e.to_string())
     }
 
     fn full_attributes(&self) -> Vec<String> {
-        let mut attrs = vec!["*".to_string(), "+".to_string(), self.guid_attribute.trim().to_string()];
-        attrs.extend(self.member_of_attribute.iter().map(|m| m.trim().to_string()));
+        let mut attrs = vec!["*".to_string(), "+".to_string(), self.scope.guid_attribute.trim().to_string()];
+        attrs.extend(self.scope.member_of_attribute.iter().map(|m| m.trim().to_string()));
         attrs.extend(self.change_detection.iter().map(|c| c.attribute().to_string()));
-        attrs.extend(self.account_status.attribute().map(str::to_string));
+        attrs.extend(self.scope.account_status.attribute().map(str::to_string));
         dedup(attrs)
     }
 
     fn thin_attributes(&self) -> Vec<String> {
-        let mut attrs = vec!["objectClass".to_string(), self.guid_attribute.trim().to_string()];
-        attrs.extend(self.member_of_attribute.iter().map(|m| m.trim().to_string()));
+        let mut attrs = vec!["objectClass".to_string(), self.scope.guid_attribute.trim().to_string()];
+        attrs.extend(self.scope.member_of_attribute.iter().map(|m| m.trim().to_string()));
         dedup(attrs)
     }
 
     /// `(guid=value)` for a GUID as the state holds it.
     fn guid_assertion(&self, guid: &str) -> Option<String> {
-        let attr = self.guid_attribute.trim();
-        if self.guid_binary {
+        let attr = self.scope.guid_attribute.trim();
+        if self.scope.guid_binary {
             let bytes = crate::guid::binary_guid_bytes(guid)?;
             Some(format!("({attr}={})", bytes.iter().map(|b| format!("\\{b:02x}")).collect::<String>()))
         } else {
@@ -318,6 +267,7 @@ fn dedup(list: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::AccountStatus;
 
     fn cfg() -> LdapSourceConfig {
         LdapSourceConfig {
@@ -336,7 +286,7 @@ mod tests {
             url: "http://x".into(),
             base_dn: " ".into(),
             bind_password: None,
-            user_filter: Some("(uid=a".into()),
+            scope: DirectoryScope { user_filter: Some("(uid=a".into()), ..Default::default() },
             connect_timeout: 0,
             ..cfg()
         };
@@ -353,18 +303,18 @@ mod tests {
     #[test]
     fn searches_and_attributes() {
         let mut c = cfg();
-        c.user_filter = Some("(departmentNumber=42)".into());
+        c.scope.user_filter = Some("(departmentNumber=42)".into());
         assert_eq!(c.user_search().unwrap(), "(&(objectClass=inetOrgPerson)(departmentNumber=42))");
         assert_eq!(c.group_search().unwrap(), None);
-        c.group_filter = Some("(cn=eng*)".into());
+        c.scope.group_filter = Some("(cn=eng*)".into());
         assert_eq!(c.group_search().unwrap().as_deref(), Some("(&(objectClass=groupOfNames)(cn=eng*))"));
-        c.user_filter = None;
-        c.user_group_dn = Some("cn=all,dc=example,dc=org".into());
+        c.scope.user_filter = None;
+        c.scope.user_group_dn = Some("cn=all,dc=example,dc=org".into());
         assert_eq!(c.user_search().unwrap(), "(objectClass=inetOrgPerson)");
         assert_eq!(c.group_search().unwrap().as_deref(), Some("(objectClass=groupOfNames)"));
-        c.member_of_attribute = Some("memberOf".into());
+        c.scope.member_of_attribute = Some("memberOf".into());
         c.change_detection = Some(ChangeDetection { algorithm: ChangeAlgorithm::Timestamp, attribute: None });
-        c.account_status = AccountStatus::active_directory();
+        c.scope.account_status = AccountStatus::active_directory();
         assert_eq!(c.full_attributes(), ["*", "+", "entryUUID", "memberOf", "modifyTimestamp", "userAccountControl"]);
         assert_eq!(c.thin_attributes(), ["objectClass", "entryUUID", "memberOf"]);
     }
@@ -373,8 +323,8 @@ mod tests {
     fn guid_assertions() {
         let mut c = cfg();
         assert_eq!(c.guid_assertion("a*b").as_deref(), Some("(entryUUID=a\\2ab)"));
-        c.guid_binary = true;
-        c.guid_attribute = "objectGUID".into();
+        c.scope.guid_binary = true;
+        c.scope.guid_attribute = "objectGUID".into();
         assert_eq!(c.guid_assertion("0a0b").as_deref(), Some("(objectGUID=\\0a\\0b)"));
         assert_eq!(c.guid_assertion("zz"), None);
     }
@@ -390,5 +340,18 @@ mod tests {
         assert_eq!(c.page_size, 500);
         assert_eq!(c.bind_password, Some(SecretRef::Env { env: "PW".into() }));
         assert_eq!(c.change_detection.unwrap().attribute(), "uSNChanged");
+        assert_eq!(c.scope, DirectoryScope::default());
+        let c: LdapSourceConfig = serde_json::from_value(serde_json::json!({
+            "url": "ldap://h", "base_dn": "dc=x", "nested": true, "user_group_dn": "cn=g,dc=x"
+        }))
+        .unwrap();
+        assert!(c.scope.nested);
+        assert_eq!(c.scope.user_group_dn.as_deref(), Some("cn=g,dc=x"));
+        // A key of neither the connection nor the scope (here the file source's) is named, with
+        // every key there is.
+        let e = serde_json::from_value::<LdapSourceConfig>(serde_json::json!({"url": "ldap://h", "path": "x"}));
+        let e = e.unwrap_err().to_string();
+        assert!(e.starts_with("unknown field `path`, expected one of `url`, `start_tls`, `ca_file`"), "{e}");
+        assert!(e.ends_with("`base_dn`, `guid_attribute`, `guid_binary`, `user_object_class`, `group_object_class`, `user_filter`, `user_group_dn`, `nested`, `group_filter`, `group_dn`, `member_attribute`, `member_of_attribute`, `account_status`, `change_detection`"), "{e}");
     }
 }
