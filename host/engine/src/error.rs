@@ -44,9 +44,9 @@ pub enum ChannelError {
     /// The state store failed.
     #[error(transparent)]
     State(#[from] provisio_state::StateError),
-    /// The source could not be read (the text is already masked).
+    /// The source could not be read.
     #[error("source: {0}; nothing was changed")]
-    Source(String),
+    Source(crate::source::ReadError),
     /// The channel's mapping does not compile against the connection's fields.
     #[error("{0}")]
     Mapping(String),

@@ -49,11 +49,35 @@ pub struct ChannelRead {
     pub warnings: Vec<String>,
 }
 
+/// Why a channel's source could not be read. Nothing read from it was
+/// acted on. The text of an LDAP failure has the bind password masked out.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read or parsed.
+    #[error(transparent)]
+    File(#[from] provisio_source::SourceError),
+    /// The LDAP read failed (masked, and redacted inside a cycle).
+    #[error("{0}")]
+    Ldap(String),
+    /// The bind password given by reference cannot be resolved.
+    #[error("bind_password: {0}")]
+    BindPassword(provisio_config::secret::ResolveError),
+    /// The thread that reads could not be started.
+    #[error("cannot start {what}: {source}")]
+    Thread { what: &'static str, source: std::io::Error },
+    /// The reading thread panicked.
+    #[error("{0}")]
+    Panicked(&'static str),
+    /// An LDAP read asked for the whole scope answered a delta (a bug).
+    #[error("an LDAP read without a mark returned a delta")]
+    UnexpectedDelta,
+}
+
 /// Read a channel's whole scope (file, or LDAP without using any mark).
 /// Usable outside the engine's runtime (`config check`, `provision`).
-pub fn read_source(source: &SourceConfig) -> Result<Snapshot, String> {
+pub fn read_source(source: &SourceConfig) -> Result<Snapshot, ReadError> {
     match source {
-        SourceConfig::File(f) => provisio_source::read_file(f).map_err(|e| e.to_string()),
+        SourceConfig::File(f) => Ok(provisio_source::read_file(f)?),
         SourceConfig::Ldap(l) => {
             let password = bind_password(l)?;
             // A runtime of its own, on a thread of its own: callers may be
@@ -74,10 +98,10 @@ pub fn read_source(source: &SourceConfig) -> Result<Snapshot, String> {
                 .join()
                 .unwrap_or_else(|_| Err("the LDAP read panicked".into()))
             });
-            let read = read.map_err(|e| mask(&e, password.as_deref()))?;
+            let read = read.map_err(|e| ReadError::Ldap(mask(&e, password.as_deref())))?;
             match read.scope {
                 LdapScope::Full(snapshot) => Ok(snapshot),
-                LdapScope::Delta(_) | LdapScope::Streamed => Err("an LDAP read without a mark returned a delta".into()),
+                LdapScope::Delta(_) | LdapScope::Streamed => Err(ReadError::UnexpectedDelta),
             }
         }
     }
@@ -86,7 +110,7 @@ pub fn read_source(source: &SourceConfig) -> Result<Snapshot, String> {
 /// The user in a channel's scope that `needle` names: by GUID, DN
 /// (case-insensitively) or any attribute value. A file source is streamed
 /// and only the match is kept; an LDAP source is read whole.
-pub fn find_user(source: &SourceConfig, needle: &str) -> Result<Option<SourceUser>, String> {
+pub fn find_user(source: &SourceConfig, needle: &str) -> Result<Option<SourceUser>, ReadError> {
     let names = |u: &SourceUser| {
         u.guid == needle
             || u.dn.eq_ignore_ascii_case(needle)
@@ -100,8 +124,7 @@ pub fn find_user(source: &SourceConfig, needle: &str) -> Result<Option<SourceUse
                     found = Some(user);
                 }
                 Ok(())
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
             Ok(found)
         }
         SourceConfig::Ldap(_) => Ok(read_source(source)?.users.into_iter().find(names)),
@@ -122,7 +145,7 @@ pub async fn read_channel(
     mark: Option<&str>,
     in_step: &HashSet<String>,
     each: &mut dyn FnMut(SourceUser),
-) -> Result<ChannelRead, String> {
+) -> Result<ChannelRead, ReadError> {
     match &channel.source {
         SourceConfig::File(f) => {
             let groups = stream_file_on_a_thread(f, each)?;
@@ -138,7 +161,7 @@ pub async fn read_channel(
             let LdapRead { scope, high_water, warnings } =
                 provisio_source::ldap::read_streaming(l, password.as_deref(), &request, each)
                     .await
-                    .map_err(|e| redactor.redact(&mask(&e, password.as_deref())))?;
+                    .map_err(|e| ReadError::Ldap(redactor.redact(&mask(&e, password.as_deref()))))?;
             let scope = match scope {
                 LdapScope::Streamed => ChannelScope::Streamed { groups: Vec::new() },
                 LdapScope::Full(s) => ChannelScope::Full(s),
@@ -158,7 +181,7 @@ const HANDOVER: usize = 1024;
 fn stream_file_on_a_thread(
     f: &provisio_source::FileSourceConfig,
     each: &mut dyn FnMut(SourceUser),
-) -> Result<Vec<SourceGroup>, String> {
+) -> Result<Vec<SourceGroup>, ReadError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceUser>>(4);
     std::thread::scope(|s| {
         let reader = std::thread::Builder::new()
@@ -176,13 +199,13 @@ fn stream_file_on_a_thread(
                 let _ = tx.send(batch);
                 Ok::<_, provisio_source::SourceError>(groups)
             })
-            .map_err(|e| format!("cannot start the source reader: {e}"))?;
+            .map_err(|source| ReadError::Thread { what: "the source reader", source })?;
         for batch in rx {
             batch.into_iter().for_each(&mut *each);
         }
         match reader.join() {
-            Ok(read) => read.map_err(|e| e.to_string()),
-            Err(_) => Err("the source reader panicked; nothing was changed".to_owned()),
+            Ok(read) => Ok(read?),
+            Err(_) => Err(ReadError::Panicked("the source reader panicked; nothing was changed")),
         }
     })
 }
@@ -194,7 +217,7 @@ pub fn has_change_detection(source: &SourceConfig) -> bool {
 
 /// The resolved bind password of an LDAP source (references resolved like
 /// a connection's secret settings).
-pub fn bind_password(l: &LdapSourceConfig) -> Result<Option<String>, String> {
+pub fn bind_password(l: &LdapSourceConfig) -> Result<Option<String>, ReadError> {
     let value = match &l.bind_password {
         None => return Ok(None),
         Some(SecretRef::Plain(p)) => return Ok(Some(p.clone())),
@@ -204,7 +227,7 @@ pub fn bind_password(l: &LdapSourceConfig) -> Result<Option<String>, String> {
     match value.resolve() {
         Ok(serde_json::Value::String(s)) => Ok(Some(s)),
         Ok(other) => Ok(Some(other.to_string())),
-        Err(e) => Err(format!("bind_password: {e}")),
+        Err(e) => Err(ReadError::BindPassword(e)),
     }
 }
 
@@ -278,7 +301,7 @@ mapping = [ {{ field = "userName", attributes = ["uid"] }} ]"#
         let mut l = LdapSourceConfig::default();
         assert_eq!(bind_password(&l).unwrap(), None);
         l.bind_password = Some(SecretRef::Env { env: "PROVISIO_TEST_SURELY_UNSET_BIND".into() });
-        assert!(bind_password(&l).unwrap_err().contains("PROVISIO_TEST_SURELY_UNSET_BIND is not set"));
+        assert!(bind_password(&l).unwrap_err().to_string().contains("PROVISIO_TEST_SURELY_UNSET_BIND is not set"));
         l.bind_password = Some(SecretRef::Plain("inline".into()));
         assert_eq!(bind_password(&l).unwrap().as_deref(), Some("inline"));
         assert_eq!(mask("bind as x with s3cret failed", Some("s3cret")), "bind as x with ****** failed");

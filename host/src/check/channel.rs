@@ -116,7 +116,11 @@ fn check_ldap_source(l: &provisio_source::ldap::LdapSourceConfig, at: &str, p: &
         ),
         Some(_) => {
             if let Err(e) = provisio_engine::source::bind_password(l) {
-                p.error(format!("{at}.bind_password"), e.trim_start_matches("bind_password: ").to_owned());
+                let reason = match e {
+                    provisio_engine::source::ReadError::BindPassword(e) => e.to_string(),
+                    other => other.to_string(),
+                };
+                p.error(format!("{at}.bind_password"), reason);
             }
         }
         None => {}

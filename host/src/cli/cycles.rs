@@ -188,7 +188,7 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     for conn in &engine.config.connections {
         for ch in &conn.channels {
             println!("step 1, scope: reading {}/{}", conn.name, ch.name);
-            let u = provisio_engine::source::find_user(&ch.source, user).map_err(CliError::User)?;
+            let u = provisio_engine::source::find_user(&ch.source, user)?;
             if let Some(u) = &u {
                 println!("  found {} (GUID {}), {:?} in the source", u.dn, u.guid, u.status);
             }

@@ -169,6 +169,9 @@ pub enum CliError {
     /// The state store failed (status 1).
     #[error(transparent)]
     State(#[from] provisio_state::StateError),
+    /// A channel's source could not be read (status 1).
+    #[error(transparent)]
+    Source(#[from] provisio_engine::source::ReadError),
 }
 
 impl CliError {
@@ -184,7 +187,7 @@ impl CliError {
             CliError::Io(_) => ExitStatus::Output,
             CliError::ConfigFile(_) => ExitStatus::Usage,
             CliError::Engine(provisio_engine::EngineError::Config(_)) => ExitStatus::Usage,
-            CliError::Engine(_) | CliError::State(_) => ExitStatus::Failure,
+            CliError::Engine(_) | CliError::State(_) | CliError::Source(_) => ExitStatus::Failure,
         }
     }
 
