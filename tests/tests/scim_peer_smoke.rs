@@ -1,4 +1,4 @@
-//! Proves the SCIM test-peer harness (tests/src/scim_peer.rs, tests/src/proxy.rs)
+//! Proves the SCIM test-peer harness (tests/src/scim_peer/, tests/src/proxy.rs)
 //! against the real scim2-server: the shared peer starts, tenants are isolated,
 //! userName lookups are case-insensitive, listing pages past the server's
 //! 1000-item default, and the counting and Basic-auth proxies behave.

@@ -6,6 +6,8 @@
 //!   loaded at run time), so `cargo run` alone would not build them.
 //! - `cargo xtask test`: run the whole test suite (`scripts/test`).
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 

@@ -21,6 +21,8 @@
 //! `<extension URN>:officeLocation`) and are written into their extension
 //! on create and update. [`schema`] holds Refresh Fields itself.
 
+#![forbid(unsafe_code)]
+
 pub mod manifest;
 pub mod schema;
 

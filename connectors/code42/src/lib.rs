@@ -21,6 +21,8 @@
 //! - `manager` carries the manager's Code42 user id into the enterprise
 //!   extension's `manager.value`; `workStreet` is the street address.
 
+#![forbid(unsafe_code)]
+
 pub mod manifest;
 
 use provisio_core::prelude::*;

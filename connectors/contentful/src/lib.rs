@@ -27,6 +27,8 @@
 //!   one) and no `If-Match` is sent; list numbers are read leniently
 //!   (Contentful sends `itemsPerPage` as a string).
 
+#![forbid(unsafe_code)]
+
 pub mod manifest;
 
 use provisio_core::prelude::*;

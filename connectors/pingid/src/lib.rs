@@ -20,6 +20,8 @@
 //! key and reads the device settings; a problem with either is a `config`
 //! error naming the setting, never showing the key.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod devices;
 pub mod jws;

@@ -37,6 +37,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod catalogue;
 pub mod client;

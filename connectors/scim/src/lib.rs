@@ -19,6 +19,8 @@
 //! (`extra_attributes`, targets `<extension URN>:<name>`) are written into
 //! their extension like catalogue fields.
 
+#![forbid(unsafe_code)]
+
 pub mod manifest;
 
 use provisio_core::prelude::*;

@@ -1,7 +1,7 @@
 //! The plugin boundary: the handshake, the frozen root module and the two
 //! `sabi_trait` objects that cross it.
 //!
-//! Rules (see ARCHITECTURE.md and CONNECTORS.md):
+//! Rules (see docs/architecture.md, 'The plugin boundary', and CONNECTORS.md):
 //! - The root module [`PluginRoot`] is frozen at ABI 1.0. New abilities
 //!   arrive as new JSON operations and manifest capabilities, never as new
 //!   fields (abi_stable refuses plugins with fewer prefix fields).

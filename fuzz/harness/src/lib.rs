@@ -17,6 +17,8 @@
 //! functions, and `tests/corpus.rs` replays every file of
 //! `fuzz/corpus/<target>/` through the same function as an ordinary test.
 
+#![forbid(unsafe_code)]
+
 use std::path::Path;
 use std::str::FromStr as _;
 

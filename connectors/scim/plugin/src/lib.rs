@@ -3,4 +3,6 @@
 //! the entry symbols exist only here and never in a binary that links the
 //! connector crate in-process.
 
+#![forbid(unsafe_code)]
+
 provisio_core::export_plugin!(provisio_connector_scim);

@@ -13,6 +13,8 @@
 //! third-party connector, so its entry symbols can never be linked twice
 //! into one binary (see README.md).
 
+#![forbid(unsafe_code)]
+
 use provisio_core::prelude::*;
 use serde_json::{Map, Value};
 

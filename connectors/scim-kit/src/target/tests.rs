@@ -4,10 +4,11 @@
 use super::*;
 use crate::catalogue::scim_user_attributes;
 use crate::client::EtagPolicy;
+use crate::group::MemberPatchStyle;
 use provisio_core::Connector;
 use provisio_core::host::LogLevel;
 use provisio_core::manifest::{Capability, Manifest};
-use provisio_core::ops::{AttributeValue, Operation};
+use provisio_core::ops::{AttributeValue, GroupRecord, Operation, TargetGroup, TargetUser, UserRecord};
 use provisio_core::testing::{Harness, RecordedHttp, minimal_manifest};
 use serde_json::json;
 
