@@ -21,10 +21,9 @@
 //! written ([`RedactedStderr`]), so a path that forgot to redact cannot
 //! print a secret the engine knows.
 
+use provisio_engine::ChannelReport;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::EnvFilter;
-
-use provisio_engine::ChannelReport;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

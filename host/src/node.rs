@@ -22,16 +22,14 @@
 //! ([`provisio_state::Fence`]). A process paused past its deadline thus
 //! sends nothing when it resumes, even before its heartbeat thread runs.
 
+use provisio_config::ClusterSettings;
+use provisio_runtime::fence::LeaseGate;
+use provisio_state::cluster::{Cluster, HeldLease, assign};
+use provisio_state::{Fence, PgConfig};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use provisio_state::cluster::{Cluster, HeldLease, assign};
-use provisio_state::{Fence, PgConfig};
-
-use provisio_config::ClusterSettings;
-use provisio_runtime::fence::LeaseGate;
 
 /// `(connection, channel)`.
 type Key = (String, String);

@@ -13,9 +13,8 @@
 //! The lease time-to-live (how long a node keeps writing after its last
 //! successful renewal) is half the grace period; see `docs/failover.md`.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use super::Config;
 use super::store::StoreKind;

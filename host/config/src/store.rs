@@ -19,11 +19,10 @@
 //! (`<state>.key`); with PostgreSQL, which several nodes will share, it is
 //! the file `hash_key_file`, the same on every node.
 
-use std::path::{Path, PathBuf};
-
 use provisio_source::ldap::SecretRef;
 use provisio_state::{PgConfig, PgTls, StateError, StateStore, StoreConfig};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 use super::{Config, SettingValue};
 

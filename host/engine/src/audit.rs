@@ -9,13 +9,12 @@
 //! calls before it commits a batch of state writes (so an event is on disk
 //! no later than the state it produced), and when the log is dropped.
 
+use provisio_redact::Redactor;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Mutex;
-
-use provisio_redact::Redactor;
 
 /// One audit record.
 #[derive(Debug, Clone, Serialize)]

@@ -15,6 +15,7 @@
 use provisio_core::error::{ConnectorError, ErrorKind};
 use provisio_core::manifest::Capability;
 use provisio_core::ops::{Operation, TargetUser, UserRecord};
+use provisio_runtime::connection::Connection;
 use provisio_state::UserStatus;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -23,7 +24,6 @@ use std::time::Duration;
 use crate::decide::Policy;
 use crate::outcome::{Done, Event, IntentFate};
 use crate::plan::{Work, for_update};
-use provisio_runtime::connection::Connection;
 
 /// The creates one work item sent, across its retries within the cycle.
 ///

@@ -17,8 +17,14 @@
 //! again (the hash comparison skips what was already pushed).
 
 use futures_util::StreamExt as _;
+use provisio_config::catalogue::Catalogue;
+use provisio_config::{ChannelConfig, ConnectionConfig};
+use provisio_core::manifest::Capability;
 use provisio_mapping::MappingSet;
+use provisio_redact::Redactor;
+use provisio_runtime::connection::Connection;
 use provisio_source::{Snapshot, SourceUser};
+use provisio_state::Held;
 use provisio_state::{ChannelKey, StateStore, UserState, UserStatus};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -36,12 +42,6 @@ use crate::plan::{MappingContext, Planner, Work};
 use crate::record::Recorder;
 use crate::report::ChannelReport;
 use crate::source::{ChannelRead, ChannelScope, has_change_detection, read_channel};
-use provisio_config::catalogue::Catalogue;
-use provisio_config::{ChannelConfig, ConnectionConfig};
-use provisio_core::manifest::Capability;
-use provisio_redact::Redactor;
-use provisio_runtime::connection::Connection;
-use provisio_state::Held;
 
 /// The field holding the Unique User Identifier: the connection's
 /// `unique_user_identifier` setting when the connector has one (`userName`,

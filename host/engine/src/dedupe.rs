@@ -22,15 +22,14 @@
 //! (`settle.rs`). Anything short of that proof is never deleted: the user is
 //! reported with every target id and retried on the growing schedule.
 
-use std::time::Duration;
-
 use provisio_core::error::ConnectorError;
 use provisio_core::manifest::Capability;
 use provisio_core::ops::{AttributeValue, Operation, TargetUser};
+use provisio_runtime::connection::Connection;
 use provisio_state::Intent;
+use std::time::Duration;
 
 use crate::create::ambiguity;
-use provisio_runtime::connection::Connection;
 
 /// The attribute whose value, where accounts carry it, must be the same
 /// on every duplicate.

@@ -17,6 +17,8 @@
 
 use provisio_core::error::{ConnectorError, ErrorKind};
 use provisio_core::ops::{GroupRecord, Operation, TargetGroup};
+use provisio_redact::Redactor;
+use provisio_runtime::connection::Connection;
 use provisio_source::Snapshot;
 use provisio_state::{ChannelKey, GroupState, HeldGroup, StateStore};
 use std::collections::{BTreeSet, HashMap};
@@ -25,8 +27,6 @@ use std::time::Duration;
 use crate::audit::{Audit, AuditEvent, now_rfc3339};
 use crate::error::ChannelError;
 use crate::guard::{DeletionGuard, Subject, Verdict, judge_of};
-use provisio_redact::Redactor;
-use provisio_runtime::connection::Connection;
 
 /// The name a source group gets at the target.
 pub fn group_name(conn: &Connection, dn: &str, cn: &str) -> String {

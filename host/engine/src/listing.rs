@@ -20,13 +20,11 @@
 //! A create that still meets an existing account (created meanwhile) gets a
 //! 409 and is linked after a lookup, as before.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use provisio_core::error::ErrorKind;
 use provisio_core::ops::{Operation, TargetUser, UserPage};
-
 use provisio_runtime::connection::Connection;
+use std::collections::HashMap;
+use std::time::Duration;
 
 /// Fewer users to provision than this are looked up one by one.
 pub const MIN_PROVISIONS: usize = 50;

@@ -17,16 +17,15 @@
 //! instead of creating it again. Other lost writes are repeated harmlessly:
 //! an update or disable is sent again, a delete finds the account gone.
 
-use std::time::{Duration, Instant};
-
+use provisio_redact::Redactor;
 use provisio_state::{ChannelKey, StateStore, UserState};
+use std::time::{Duration, Instant};
 
 use crate::audit::{Audit, AuditEvent, now_rfc3339};
 use crate::decide::Decision;
 use crate::error::ChannelError;
 use crate::outcome::{Event, IntentFate, Outcome};
 use crate::report::ChannelReport;
-use provisio_redact::Redactor;
 
 /// Outcomes written to the state store in one transaction, at most.
 pub const BATCH: usize = 500;

@@ -1,9 +1,9 @@
-//! [`Engine`], a run of the engine: what lives for the whole run and how a
+//! [`Engine`], a run of the engine: what lives for the whole run, and how a
 //! cycle goes over the connections and channels.
 //!
-//! [`Engine`] holds what lives for a whole run: the configuration, the
-//! loaded connectors, the redactor, one tokio runtime and one HTTP client
-//! per distinct TLS policy (a connection's `tls` table), made when the first
+//! The engine holds the configuration, the loaded connectors, the
+//! redactor, the observer, one tokio runtime and one HTTP client per
+//! distinct TLS policy (a connection's `tls` table), made when the first
 //! connection with that policy opens and shared by the others.
 //! A cycle ([`Engine::cycle`]) runs each active channel of each active
 //! connection ([`crate::cycle::ChannelRun`]). Before a connection's first request
@@ -11,18 +11,17 @@
 //! check, [`Connection::activate`]): a connection whose check fails is not
 //! synced, and a cycle with nothing to send contacts no target at all.
 
+use provisio_config::{ChannelConfig, Config, ConnectionConfig, TlsConfig};
 use provisio_core::error::ConnectorError;
 use provisio_core::ops::{ConnectionReport, DiscoveredSchema, Operation};
-use provisio_state::StateStore;
-use std::path::Path;
-use std::time::Duration;
-
-use provisio_config::{ChannelConfig, Config, ConnectionConfig, TlsConfig};
 use provisio_redact::Redactor;
 use provisio_runtime::connection::Connection;
 use provisio_runtime::fence::LeaseGate;
 use provisio_runtime::loader::LoadReport;
+use provisio_state::StateStore;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::audit::{self, Audit};
 use crate::cycle::ChannelRun;

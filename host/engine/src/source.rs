@@ -19,14 +19,12 @@
 //! settings is not used, and the next cycle reads the whole scope (a changed
 //! mapping must be applied to every user, not only to changed ones).
 
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
-
-use provisio_source::ldap::{LdapRead, LdapScope, LdapSourceConfig, ReadRequest, SecretRef};
-use provisio_source::{Delta, Snapshot, SourceGroup, SourceUser};
-
 use provisio_config::{ChannelConfig, SettingValue, SourceConfig};
 use provisio_redact::Redactor;
+use provisio_source::ldap::{LdapRead, LdapScope, LdapSourceConfig, ReadRequest, SecretRef};
+use provisio_source::{Delta, Snapshot, SourceGroup, SourceUser};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 
 /// What a cycle reads.
 #[derive(Debug, Clone)]

@@ -5,18 +5,17 @@
 //! for `file` settings), registers every secret with the redactor, and calls
 //! the plugin's `open` across the boundary.
 
+use provisio_config::catalogue::Catalogue;
+use provisio_config::{ConnectionConfig, secret};
 use provisio_core::connector::ConnectorConfig;
 use provisio_core::error::{ConnectorError, ErrorKind};
 use provisio_core::manifest::{AttributeSpec, Manifest, ProvisioningOption, ProvisioningOptions, SettingKind};
 use provisio_core::ops::*;
+use provisio_redact::Redactor;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-use provisio_config::catalogue::Catalogue;
-use provisio_config::{ConnectionConfig, secret};
-use provisio_redact::Redactor;
 
 use crate::fence::LeaseGate;
 use crate::instance::{InProcess, Instance};

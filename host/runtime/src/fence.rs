@@ -27,10 +27,9 @@
 //! What a gate cannot do: recall a request already handed to the socket
 //! when the process was paused (docs/failover.md, "What is left").
 
+use provisio_core::error::{ConnectorError, ErrorKind};
 use std::sync::Arc;
 use std::time::Instant;
-
-use provisio_core::error::{ConnectorError, ErrorKind};
 
 /// The request header that carries the channel's fencing token on every
 /// request a failover node sends for a connector. The token grows by one at

@@ -20,13 +20,12 @@
 
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
+use provisio_config::TlsConfig;
 use provisio_core::error::{ConnectorError, ErrorKind};
 use provisio_core::host::{HostServices, HttpRequest, HttpResponse, LogLevel};
+use provisio_redact::{Redactor, credentials};
 use std::path::Path;
 use std::time::Duration;
-
-use provisio_config::TlsConfig;
-use provisio_redact::{Redactor, credentials};
 
 /// Why an HTTP client could not be made for a TLS policy.
 #[derive(Debug, thiserror::Error)]

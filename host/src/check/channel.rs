@@ -2,11 +2,10 @@
 //! fields, its source (file, or LDAP with its bind password and change
 //! detection) and its scope.
 
-use provisio_core::manifest::Manifest;
-use std::collections::BTreeSet;
-
 use provisio_config::catalogue::Catalogue;
 use provisio_config::{ChannelConfig, ConnectionConfig, SourceConfig};
+use provisio_core::manifest::Manifest;
+use std::collections::BTreeSet;
 
 use super::{Problems, closest};
 

@@ -3,12 +3,11 @@
 //! options, remove-user action, TLS, unique identifier against the state,
 //! group names, and each of its channels (`channel.rs`).
 
+use provisio_config::{ConnectionConfig, SettingValue, SourceConfig};
 use provisio_core::manifest::{
     Manifest, OptionConstraint, ProvisioningOption, RemoveUserAction, SettingKind, SettingSpec,
 };
 use std::collections::{BTreeMap, BTreeSet};
-
-use provisio_config::{ConnectionConfig, SettingValue, SourceConfig};
 
 use super::channel::check_channel;
 use super::{CheckContext, Problems, closest};

@@ -4,11 +4,10 @@
 //! Errors stop a sync; warnings are printed and the sync goes on. The same
 //! check runs before every `sync`, `plan` and `provision`.
 
-use std::collections::BTreeSet;
-use std::fmt;
-
 use provisio_config::Config;
 use provisio_runtime::loader::LoadReport;
+use std::collections::BTreeSet;
+use std::fmt;
 use std::path::Path;
 
 mod channel;

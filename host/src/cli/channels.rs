@@ -2,7 +2,6 @@
 //! what the state store holds per channel, and the operator's hands on it.
 
 use clap::Subcommand;
-
 use provisio_config::Config;
 
 use super::cycles::sync;

@@ -3,10 +3,10 @@
 
 use clap::Subcommand;
 use provisio_core::manifest::{Capability, Manifest, OptionConstraint, ProvisioningOption, SettingSpec};
+use provisio_runtime::loader::{LoadReport, LoadedConnector};
 
 use super::output::{print_json, table, yes};
 use super::{CliError, GlobalArgs, load_connectors};
-use provisio_runtime::loader::{LoadReport, LoadedConnector};
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectorsCommand {

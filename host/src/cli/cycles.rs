@@ -2,14 +2,13 @@
 //! seconds with the service surface and, with failover, as a node), `plan`
 //! (a dry run) and `provision --user` (one user, now).
 
+use provisio_engine::audit::Audit;
+use provisio_engine::report::total;
+use provisio_engine::{ChannelReport, CycleOptions, Engine, shutdown};
 use provisio_state::StateStore;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
-
-use provisio_engine::audit::Audit;
-use provisio_engine::report::total;
-use provisio_engine::{ChannelReport, CycleOptions, Engine, shutdown};
 
 use super::engine::{engine, open_store, print_summary, report_problems};
 use super::exit::cycle_outcome;

@@ -9,6 +9,9 @@
 //! cycles update and deprovision. It prints each cycle's summary and what
 //! the target holds.
 
+use provisio_config::{Config, SettingValue};
+use provisio_engine::audit::Audit;
+use provisio_engine::{CycleOptions, Engine};
 use provisio_sandbox::{Sandbox, SandboxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,9 +19,6 @@ use std::path::{Path, PathBuf};
 use super::engine::print_summary;
 use super::output::table;
 use super::{CliError, GlobalArgs, load_connectors};
-use provisio_config::{Config, SettingValue};
-use provisio_engine::audit::Audit;
-use provisio_engine::{CycleOptions, Engine};
 
 const EXAMPLE_DIRECTORY: &str = include_str!("../../../examples/directory.ldif");
 const EXAMPLE_CONFIG: &str = include_str!("../../../examples/provisio.toml");

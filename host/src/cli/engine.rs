@@ -10,13 +10,12 @@
 //! printed), and then does its job through the [`Engine`].
 
 use clap::Subcommand;
-use provisio_state::StateStore;
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use provisio_config::Config;
 use provisio_engine::report::total;
 use provisio_engine::{ChannelReport, Engine};
+use provisio_state::StateStore;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::output::{print_json, table};
 use super::{CliError, GlobalArgs, load_connectors};

@@ -14,13 +14,13 @@
 //! database. Times are the database server's.
 
 use clap::Subcommand;
+use provisio_config::Config;
 use provisio_state::StoreConfig;
 use provisio_state::cluster;
 
 use super::CliError;
 use super::engine::load_config;
 use super::output::{print_json, table};
-use provisio_config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum NodesCommand {

@@ -12,15 +12,14 @@
 //!   that file exists, must be the same key; otherwise every stored hash
 //!   would look changed and the next cycle would update every account.
 
-use std::path::{Path, PathBuf};
-
 use clap::Subcommand;
+use provisio_config::StoreKind;
 use provisio_state::StateStore;
+use std::path::{Path, PathBuf};
 
 use super::CliError;
 use super::engine::load_config;
 use super::output::{print_json, table};
-use provisio_config::StoreKind;
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {

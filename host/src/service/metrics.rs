@@ -32,11 +32,11 @@ use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
+use provisio_engine::ChannelReport;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::view::StoreView;
-use provisio_engine::ChannelReport;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabels {

@@ -34,15 +34,14 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
-
 use metrics::Metrics;
 use provisio_config::Config;
 use provisio_engine::ChannelReport;
 use provisio_redact::Redactor;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 /// What the loop tells the listener about the cycles so far.
 #[derive(Debug, Default)]

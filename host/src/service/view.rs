@@ -6,9 +6,8 @@
 //! Only the channels of the running configuration are shown; a store that
 //! does not exist yet (before the first cycle) reads as no state at all.
 
-use provisio_state::{ChannelSummary, CycleRecord, Held, HeldGroup, StateError, StateStore, UserState};
-
 use provisio_config::Config;
+use provisio_state::{ChannelSummary, CycleRecord, Held, HeldGroup, StateError, StateStore, UserState};
 
 /// Cycles, dirty records and held deprovisions listed per channel on the page.
 pub const LIST_LIMIT: usize = 20;
