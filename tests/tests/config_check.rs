@@ -242,3 +242,65 @@ mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName"
     );
     assert!(!text.contains("inline-secret"), "the inline password was shown: {text}");
 }
+
+/// A rate limit too small to be a request interval (it once panicked in
+/// `Duration::from_secs_f64`) is refused by `config check`, naming the key,
+/// and `connections test` on it ends with an error, not a panic.
+#[test]
+fn a_tiny_rate_limit_is_refused_naming_the_key_and_panics_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"
+[[connection]]
+name = "hr"
+connector = "scim"
+rate_limit = 1e-30
+settings = { scim_url = "http://127.0.0.1:9/v2", authentication_method = "oauth2_bearer_token", access_token = { env = "PROVISIO_TEST_TOKEN" } }
+[[connection.channel]]
+name = "people"
+source = { kind = "file", path = "people.ldif" }
+mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName", attributes = ["sn"] } ]
+"#;
+    let (ok, text) = check(dir.path(), config);
+    assert!(!ok, "{text}");
+    assert_has(&text, &["connection 'hr' › rate_limit", "below the smallest rate", "0.001"]);
+    let profile = profile_dir();
+    let out = provisio_command(&[
+        "--connector-dir",
+        profile.to_str().unwrap(),
+        "--config",
+        dir.path().join("provisio.toml").to_str().unwrap(),
+        "connections",
+        "test",
+    ])
+    .env("PROVISIO_TEST_TOKEN", "t0k3n-value")
+    .output()
+    .expect("run provisio");
+    let text = stdout(&out) + &stderr(&out);
+    assert_ne!(out.status.code(), Some(101), "connections test panicked:\n{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(!out.status.success(), "{text}");
+}
+
+/// A channel that manages groups but whose source selects none used to
+/// provision no group without a word: it is a `config check` error naming
+/// the key and both ways to fix it.
+#[test]
+fn groups_without_a_group_selection_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = check(
+        dir.path(),
+        r#"
+[[connection]]
+name = "hr"
+connector = "scim"
+settings = { scim_url = "https://scim.example.com/v2", authentication_method = "oauth2_bearer_token", access_token = { env = "PROVISIO_TEST_TOKEN" } }
+[[connection.channel]]
+name = "people"
+groups = true
+source = { kind = "file", path = "people.ldif" }
+mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName", attributes = ["sn"] } ]
+"#,
+    );
+    assert!(!ok, "{text}");
+    assert_has(&text, &["channel 'people' › groups", "selects no group", "group_filter", "group_dn"]);
+}

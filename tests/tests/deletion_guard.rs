@@ -85,7 +85,7 @@ fn the_guard_thresholds_are_configurable() {
 }
 
 #[test]
-fn a_removed_group_filter_deletes_no_group_until_approved() {
+fn a_group_filter_that_matches_nothing_deletes_no_group_until_approved() {
     let t = ScimPeer::shared().unique_tenant("guard-groups");
     let s = Scenario::scim(&t.base_url, &t.token).groups().build();
     let everyone = people(5);
@@ -99,12 +99,13 @@ fn a_removed_group_filter_deletes_no_group_until_approved() {
     s.sync_ok();
     assert_eq!(t.groups().len(), 20);
 
-    // The group filter is removed from the configuration: the source
-    // returns no group, and the channel manages 20.
+    // The group filter is changed to one that matches nothing (a filter
+    // removed altogether is a `config check` error): the source returns no
+    // group, and the channel manages 20.
     let mut config: toml::Table = std::fs::read_to_string(s.config_path()).unwrap().parse().unwrap();
     let channel = &mut config["connection"][0]["channel"][0];
     let source = channel["source"].as_table_mut().unwrap();
-    assert!(source.remove("group_filter").is_some(), "{source:?}");
+    assert!(source.insert("group_filter".into(), "(cn=no-such-group)".into()).is_some(), "{source:?}");
     std::fs::write(s.config_path(), toml::to_string(&config).unwrap()).unwrap();
     let out = s.sync_ok();
     assert!(

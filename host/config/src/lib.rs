@@ -361,6 +361,17 @@ pub enum SourceConfig {
     Ldap(provisio_source::ldap::LdapSourceConfig),
 }
 
+impl SourceConfig {
+    /// The directory scope (GUID, object classes, user and group selection),
+    /// the same settings for either kind of source.
+    pub fn scope(&self) -> &provisio_source::DirectoryScope {
+        match self {
+            SourceConfig::File(f) => &f.scope,
+            SourceConfig::Ldap(l) => &l.scope,
+        }
+    }
+}
+
 impl Config {
     /// Read and parse `path`. Relative paths inside are resolved against the
     /// file's directory.

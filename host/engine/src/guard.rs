@@ -12,9 +12,10 @@
 //!
 //! Group deletions are judged the same way and on their own: against the
 //! groups the channel manages (groups with a target id in its state) and the
-//! number of groups the source returned, with the same thresholds. A removed
-//! or emptied group filter, or an empty source, therefore holds the
-//! deletion of every managed group; `channels approve` releases held group
+//! number of groups the source returned, with the same thresholds. A group
+//! filter that no longer matches, or an empty source, therefore holds the
+//! deletion of every managed group (a group filter removed altogether is a
+//! `config check` error); `channels approve` releases held group
 //! deletions together with held deprovisions (one approval per channel).
 
 pub use provisio_config::DeletionGuard;

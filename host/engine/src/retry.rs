@@ -2,7 +2,7 @@
 //!
 //! **Within a cycle**, a work item whose failure is retryable (429, 502,
 //! 503, 504, a timeout, a connection error: the connector sets `retryable`)
-//! is run again after an exponential back-off with full jitter, or after the
+//! is run again after an exponential back-off with equal jitter, or after the
 //! target's `Retry-After` when it gave one, until it succeeds or the
 //! channel's Timeout for that user is spent. Re-running a whole work item is
 //! safe: once a create has been sent, every later attempt looks the account
@@ -28,8 +28,11 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// if it fits in the channel's timeout).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// The back-off before retry number `attempt` (0-based): exponential with
-/// full jitter, at most [`MAX_BACKOFF`].
+/// The back-off before retry number `attempt` (0-based): exponential, at
+/// most [`MAX_BACKOFF`], with equal jitter: half of that cap plus a random
+/// share of the other half. Retries of many users spread out, and none
+/// comes back sooner than half its back-off (full jitter, drawn from zero
+/// up, would let some retry a struggling target at once).
 pub fn backoff(attempt: u32) -> Duration {
     let cap = FIRST_BACKOFF.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
     let jitter = getrandom::u64().unwrap_or(u64::from(attempt) * 7919);
@@ -94,6 +97,9 @@ mod tests {
             let cap = FIRST_BACKOFF.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
             assert!(b <= cap && b >= cap / 2 - Duration::from_millis(1), "{attempt}: {b:?} vs {cap:?}");
         }
+        // Jittered: the draws for one attempt spread over its range.
+        let draws: std::collections::BTreeSet<Duration> = (0..50).map(|_| backoff(5)).collect();
+        assert!(draws.len() > 10, "{draws:?}");
     }
 
     #[tokio::test(start_paused = true)]

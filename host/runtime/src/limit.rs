@@ -11,6 +11,11 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+/// The smallest rate a connection may be limited to: one request every
+/// 1,000 seconds. `config check` refuses a smaller one, naming the key; the
+/// limiter itself treats a smaller one as this one, so it cannot fail.
+pub const MIN_PER_SECOND: f64 = 0.001;
+
 /// Evenly spaced request slots.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -19,10 +24,15 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter for `per_second` requests a second (None for no limit).
+    /// A limiter for `per_second` requests a second (None for no limit: zero,
+    /// negative or not a number). A rate below [`MIN_PER_SECOND`] is taken
+    /// as that rate.
     pub fn per_second(per_second: f64) -> Option<RateLimiter> {
-        (per_second.is_finite() && per_second > 0.0)
-            .then(|| RateLimiter { interval: Duration::from_secs_f64(1.0 / per_second), next: Mutex::new(None) })
+        if !(per_second.is_finite() && per_second > 0.0) {
+            return None;
+        }
+        let interval = Duration::try_from_secs_f64(1.0 / per_second.max(MIN_PER_SECOND)).unwrap_or(Duration::ZERO);
+        Some(RateLimiter { interval, next: Mutex::new(None) })
     }
 
     /// Wait for this request's slot.
@@ -51,6 +61,14 @@ mod tests {
         }
         // The first goes at once, the next 20 at 100 ms intervals.
         assert_eq!(started.elapsed(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_tiny_or_huge_rate_does_not_panic() {
+        let tiny = RateLimiter::per_second(1e-30).unwrap();
+        assert_eq!(tiny.interval, Duration::from_secs(1000), "taken as the smallest rate");
+        let huge = RateLimiter::per_second(1e300).unwrap();
+        assert_eq!(huge.interval, Duration::ZERO);
     }
 
     #[test]

@@ -26,6 +26,14 @@ pub(super) fn check_channel(
     if ch.groups && !m.supports(provisio_core::manifest::Capability::GroupCreate) {
         p.error(format!("{at} › groups"), format!("connector '{}' does not provision groups", m.id));
     }
+    let scope = ch.source.scope();
+    if ch.groups && scope.group_filter.is_none() && scope.group_dn.is_none() {
+        p.error(
+            format!("{at} › groups"),
+            "is true, but the source selects no group: add group_filter (e.g. \"(objectClass=groupOfNames)\") or \
+             group_dn to the channel's source, or set groups = false",
+        );
+    }
     check_source(&ch.source, &format!("{at} › source"), p);
 
     // Mapping: known fields, required fields, expressions.

@@ -27,13 +27,22 @@ pub(super) fn check_connection(conn: &ConnectionConfig, ctx: &CheckContext<'_>, 
         return;
     };
     let m = &loaded.manifest;
-    if let Some(rate) = conn.rate_limit
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        p.error(
-            format!("{at} › rate_limit"),
-            format!("{rate} is not a rate; give requests per second, e.g. 10 or 0.5"),
-        );
+    if let Some(rate) = conn.rate_limit {
+        let min = provisio_runtime::limit::MIN_PER_SECOND;
+        if !(rate.is_finite() && rate > 0.0) {
+            p.error(
+                format!("{at} › rate_limit"),
+                format!("{rate} is not a rate; give requests per second, e.g. 10 or 0.5"),
+            );
+        } else if rate < min {
+            p.error(
+                format!("{at} › rate_limit"),
+                format!(
+                    "{rate} requests per second is below the smallest rate provisio keeps, {min} (one request \
+                     every 1,000 s); give at least {min}, or remove rate_limit for no limit"
+                ),
+            );
+        }
     }
     check_settings(conn, m, ctx.base, &at, p);
     check_options(conn, m, &at, p);
