@@ -14,6 +14,9 @@ fn main() {
     let cli = Cli::parse();
     provisio_host::logging::init(cli.global.verbose, cli.global.log_format);
     if let Err(err) = run(cli) {
+        if err.is_closed_pipe() {
+            std::process::exit(err.exit_code());
+        }
         // Redacted here too: an error may quote a secret the engine knows.
         let message = provisio_redact::Redactor::process().redact(&format!("error: {err}"));
         provisio_host::logging::notice_error(&message);

@@ -6,7 +6,7 @@ use provisio_config::Config;
 
 use super::cycles::sync;
 use super::engine::load_config;
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 use super::{CliError, GlobalArgs};
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +53,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             for s in &summaries {
                 t.add_row(super::channels_row(s));
             }
-            println!("{t}");
+            out!("{t}")?;
             Ok(())
         }
         ChannelsCommand::Reset { channel } => {
@@ -62,11 +62,11 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             let (conn, ch) = resolve_channel(&config, channel)?;
             let existed = store.reset_channel(&conn, &ch)?;
             if existed {
-                println!(
+                out!(
                     "{conn}/{ch}: state forgotten; the next cycle behaves as the first (existing accounts are linked)"
-                );
+                )?;
             } else {
-                println!("{conn}/{ch}: had no state");
+                out!("{conn}/{ch}: had no state")?;
             }
             Ok(())
         }
@@ -81,7 +81,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
             let held = store.held(key)?;
             let held_groups = store.held_groups(key)?;
             if held.is_empty() && held_groups.is_empty() {
-                println!("{conn}/{ch}: no deprovision or group deletion is held");
+                out!("{conn}/{ch}: no deprovision or group deletion is held")?;
                 return Ok(());
             }
             store.approve_held(key, provisio_engine::audit::now_unix())?;
@@ -102,7 +102,7 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                     some(names, held_groups.len())
                 ));
             }
-            println!("{conn}/{ch}: {}; the next cycle executes those that still apply", approved.join("; "));
+            out!("{conn}/{ch}: {}; the next cycle executes those that still apply", approved.join("; "))?;
             Ok(())
         }
         ChannelsCommand::Retry { channel } => {
@@ -121,12 +121,12 @@ pub fn channels(global: &GlobalArgs, cmd: &ChannelsCommand) -> Result<(), CliErr
                 for (conn, ch) in selected {
                     if let Some(key) = store.find_channel(&conn, &ch)? {
                         let n = store.reset_attempts(key)?;
-                        println!("{conn}/{ch}: {n} dirty record(s) to retry now");
+                        out!("{conn}/{ch}: {n} dirty record(s) to retry now")?;
                     }
                 }
             }
             if config.is_failover() {
-                println!("failover: the node holding each channel retries these at its next cycle");
+                out!("failover: the node holding each channel retries these at its next cycle")?;
                 return Ok(());
             }
             sync(global, true, channel.clone(), None, None)

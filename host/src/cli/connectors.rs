@@ -5,7 +5,7 @@ use clap::Subcommand;
 use provisio_core::manifest::{Capability, Manifest, OptionConstraint, ProvisioningOption, SettingSpec};
 use provisio_runtime::loader::{LoadReport, LoadedConnector};
 
-use super::output::{print_json, table, yes};
+use super::output::{out, print_json, table, yes};
 use super::{CliError, GlobalArgs, load_connectors};
 
 #[derive(Debug, Subcommand)]
@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, cmd: &ConnectorsCommand) -> Result<(), CliError>
             if *json {
                 print_json(&list_json(&report))?;
             } else {
-                print_list(&report);
+                print_list(&report)?;
             }
             if *strict && !report.rejected.is_empty() {
                 return Err(CliError::User(format!(
@@ -58,7 +58,7 @@ pub fn run(global: &GlobalArgs, cmd: &ConnectorsCommand) -> Result<(), CliError>
                 value["file"] = connector.path.display().to_string().into();
                 print_json(&value)?;
             } else {
-                print_show(connector);
+                print_show(connector)?;
             }
             Ok(())
         }
@@ -142,12 +142,12 @@ fn list_json(report: &LoadReport) -> serde_json::Value {
     serde_json::json!({ "connectors": connectors, "rejected": rejected })
 }
 
-fn print_list(report: &LoadReport) {
+fn print_list(report: &LoadReport) -> Result<(), CliError> {
     if report.connectors.is_empty() {
-        println!("No connectors loaded (searched: {}).", scanned(report));
-        return;
+        out!("No connectors loaded (searched: {}).", scanned(report))?;
+        return Ok(());
     }
-    println!("Connectors loaded from {}", scanned(report));
+    out!("Connectors loaded from {}", scanned(report))?;
     let mut t = table(["ID", "NAME", "VERSION", "REMOVE USER", "CAPABILITIES", "FILE"]);
     for c in report.connectors.values() {
         let m = &c.manifest;
@@ -160,7 +160,8 @@ fn print_list(report: &LoadReport) {
             c.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         ]);
     }
-    println!("{t}");
+    out!("{t}")?;
+    Ok(())
 }
 
 fn default_cell(s: &SettingSpec) -> String {
@@ -201,16 +202,16 @@ fn constraint_cell(c: &OptionConstraint) -> String {
     }
 }
 
-fn print_show(c: &LoadedConnector) {
+fn print_show(c: &LoadedConnector) -> Result<(), CliError> {
     let m = &c.manifest;
-    println!("{} ({}) {}", m.display_name, m.id, m.version);
+    out!("{} ({}) {}", m.display_name, m.id, m.version)?;
     if !m.description.is_empty() {
-        println!("{}", m.description);
+        out!("{}", m.description)?;
     }
-    println!("library: {}", c.path.display());
-    println!("built with SDK {} (protocol {})\n", m.sdk_version, m.protocol);
+    out!("library: {}", c.path.display())?;
+    out!("built with SDK {} (protocol {})\n", m.sdk_version, m.protocol)?;
 
-    println!("Target settings");
+    out!("Target settings")?;
     let mut t = table(["SETTING", "LABEL", "KIND", "REQUIRED", "DEFAULT", "ALLOWED", "SECRET"]);
     for s in &m.settings {
         let allowed = s.allowed.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(", ");
@@ -228,9 +229,9 @@ fn print_show(c: &LoadedConnector) {
             yes(s.secret).to_owned(),
         ]);
     }
-    println!("{t}\n");
+    out!("{t}\n")?;
 
-    println!("Provisioning options");
+    out!("Provisioning options")?;
     let mut t = table(["OPTION", "DEFAULT", "CONSTRAINT"]);
     for o in ProvisioningOption::ALL {
         let spec = m.options.get(o);
@@ -245,13 +246,13 @@ fn print_show(c: &LoadedConnector) {
         m.remove_user.default.to_string(),
         format!("supported: {}", remove_user_cell(m)),
     ]);
-    println!("{t}");
+    out!("{t}")?;
     if !m.remove_user.notes.is_empty() {
-        println!("Remove user: {}", m.remove_user.notes);
+        out!("Remove user: {}", m.remove_user.notes)?;
     }
-    println!();
+    out!()?;
 
-    println!("Supported attributes ({})", m.attributes.len());
+    out!("Supported attributes ({})", m.attributes.len())?;
     let mut t = table(["FIELD", "TARGET", "REQUIRED", "MULTI", "MUTABILITY", "NOTES"]);
     for a in &m.attributes {
         let code =
@@ -265,17 +266,18 @@ fn print_show(c: &LoadedConnector) {
             a.notes.clone(),
         ]);
     }
-    println!("{t}\n");
+    out!("{t}\n")?;
 
     let caps: Vec<&str> = Capability::ALL.iter().filter(|c| m.supports(**c)).map(|c| c.as_str()).collect();
-    println!(
+    out!(
         "Capabilities: {}",
         if caps.is_empty() { "none yet (every operation answers `unsupported`)".to_owned() } else { caps.join(", ") }
-    );
+    )?;
     if !m.notes.is_empty() {
-        println!("\nNotes");
+        out!("\nNotes")?;
         for n in &m.notes {
-            println!("  - {n}");
+            out!("  - {n}")?;
         }
     }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::engine::{engine, open_store, print_summary, report_problems};
 use super::exit::cycle_outcome;
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 use super::{CliError, GlobalArgs};
 use crate::observe::Console;
 
@@ -117,7 +117,7 @@ fn sync_loop(
         if crate::logging::is_json() {
             crate::logging::cycle_report(&reports);
         } else {
-            print_summary(&reports);
+            print_summary(&reports)?;
         }
         if shutdown::requested() {
             notice("provisio: stopped cleanly; the state is saved");
@@ -159,9 +159,9 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
         print_json(&serde_json::json!({ "plan": v }))?;
     } else {
         for r in &reports {
-            println!("{}/{}", r.connection, r.channel);
+            out!("{}/{}", r.connection, r.channel)?;
             if let Some(e) = &r.summary.error {
-                println!("  {e}");
+                out!("  {e}")?;
                 continue;
             }
             let mut t = table(["USER", "ACTION", "WHY"]);
@@ -169,8 +169,8 @@ pub fn plan(global: &GlobalArgs, channel: Option<String>, json: bool) -> Result<
                 t.add_row([row.user.clone(), row.action.clone(), row.why.clone()]);
             }
             let unchanged = r.plan.iter().filter(|row| row.action == "none").count();
-            println!("{t}");
-            println!("  {unchanged} user(s) already in step; nothing was written to the target or the state.");
+            out!("{t}")?;
+            out!("  {unchanged} user(s) already in step; nothing was written to the target or the state.")?;
         }
     }
     match reports.iter().filter(|r| r.summary.error.is_some()).count() {
@@ -186,10 +186,10 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     let mut found = std::collections::BTreeMap::new();
     for conn in &engine.config.connections {
         for ch in &conn.channels {
-            println!("step 1, scope: reading {}/{}", conn.name, ch.name);
+            out!("step 1, scope: reading {}/{}", conn.name, ch.name)?;
             let u = provisio_engine::source::find_user(&ch.source, user)?;
             if let Some(u) = &u {
-                println!("  found {} (GUID {}), {:?} in the source", u.dn, u.guid, u.status);
+                out!("  found {} (GUID {}), {:?} in the source", u.dn, u.guid, u.status)?;
             }
             found.insert(format!("{}/{}", conn.name, ch.name), u);
         }
@@ -198,9 +198,7 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     let guid = match found.values().flatten().last() {
         Some(u) => u.guid.clone(),
         None => {
-            println!(
-                "  '{user}' is not in any channel's scope: it would be deprovisioned if it was provisioned before"
-            );
+            out!("  '{user}' is not in any channel's scope: it would be deprovisioned if it was provisioned before")?;
             user.to_owned()
         }
     };
@@ -208,7 +206,7 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     // source again for this GUID; the others reuse the read.
     found.retain(|_, u| u.as_ref().is_none_or(|u| u.guid == guid));
     let user_read = Some(std::sync::Arc::new(found));
-    println!("step 2, mapping, match and action:");
+    out!("step 2, mapping, match and action:")?;
     let plan = {
         let store = open_store(&engine)?;
         let options = CycleOptions {
@@ -221,12 +219,12 @@ pub fn provision(global: &GlobalArgs, user: &str) -> Result<(), CliError> {
     };
     for r in &plan {
         for row in &r.plan {
-            println!("  {}/{}: {} → {} ({})", r.connection, r.channel, row.user, row.action, row.why);
+            out!("  {}/{}: {} → {} ({})", r.connection, r.channel, row.user, row.action, row.why)?;
         }
     }
-    println!("step 3, result:");
+    out!("step 3, result:")?;
     let reports = run_cycle(&engine, &CycleOptions { user: Some(guid), user_read, ..CycleOptions::default() })?;
-    print_summary(&reports);
+    print_summary(&reports)?;
     cycle_outcome(&reports)?;
     let t = total(&reports);
     if !in_scope && t.disabled + t.deleted == 0 {

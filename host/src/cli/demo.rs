@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::engine::print_summary;
+use super::output::out;
 use super::output::table;
 use super::{CliError, GlobalArgs, load_connectors};
 
@@ -44,15 +45,15 @@ pub fn sandbox(
             let _ = tokio::signal::ctrl_c().await;
         };
         let sandbox = provisio_sandbox::serve(config, shutdown).await.map_err(|e| CliError::User(e.to_string()))?;
-        println!("SCIM 2.0 sandbox listening on {}", sandbox.base_url());
+        out!("SCIM 2.0 sandbox listening on {}", sandbox.base_url())?;
         if modes.accept_duplicate_user_names {
-            println!("forgiving mode: a second user with a taken userName is created, not refused");
+            out!("forgiving mode: a second user with a taken userName is created, not refused")?;
         }
         match &token {
-            Some(_) => println!("requests need `Authorization: Bearer <the token you gave>`"),
-            None => println!("no token set: every request is accepted"),
-        }
-        println!("press Ctrl-C to stop");
+            Some(_) => out!("requests need `Authorization: Bearer <the token you gave>`"),
+            None => out!("no token set: every request is accepted"),
+        }?;
+        out!("press Ctrl-C to stop")?;
         sandbox.wait().await.map_err(|e| CliError::User(e.to_string()))?;
         Ok(())
     })
@@ -71,8 +72,8 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
     let config_file = dir.join("provisio.toml");
     write(&ldif, EXAMPLE_DIRECTORY)?;
     write(&config_file, EXAMPLE_CONFIG)?;
-    println!("provisio demo: the example directory provisioned into the built-in SCIM sandbox");
-    println!("working copy of examples/ in {}\n", dir.display());
+    out!("provisio demo: the example directory provisioned into the built-in SCIM sandbox")?;
+    out!("working copy of examples/ in {}\n", dir.display())?;
 
     let connectors = load_connectors(global)?;
     let mut config = Config::load(&config_file).map_err(|e| CliError::User(e.to_string()))?;
@@ -94,7 +95,7 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
             },
         ))
         .map_err(|e| CliError::User(format!("cannot start the sandbox: {e}")))?;
-    println!("sandbox target: {}\n", sandbox.base_url());
+    out!("sandbox target: {}\n", sandbox.base_url())?;
     let conn = config.connections.first_mut().ok_or_else(|| CliError::User("the example has no connection".into()))?;
     conn.settings.insert("scim_url".into(), SettingValue::Plain(sandbox.base_url().into()));
     // The token reaches the connection by reference, as a secret should.
@@ -118,12 +119,12 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
 
     let mut failed = false;
     let mut cycle = |title: &str| -> Result<(), CliError> {
-        println!("── {title}");
+        out!("── {title}")?;
         let reports = engine.cycle(&store, &audit, &options);
-        print_summary(&reports);
+        print_summary(&reports)?;
         failed |= reports.iter().any(|r| r.summary.error.is_some() || r.summary.failed > 0);
-        print_target(&sandbox);
-        println!();
+        print_target(&sandbox)?;
+        out!()?;
         Ok(())
     };
 
@@ -134,21 +135,21 @@ pub fn demo(global: &GlobalArgs) -> Result<(), CliError> {
         .replace("employeeNumber: 1004\n", "employeeNumber: 1004\nemployeeType: disabled\n");
     let edited = remove_entry(&edited, "uid=chloe,ou=people,dc=example,dc=org");
     write(&ldif, &edited)?;
-    println!("edited the copy: bob's title changed, dmitri disabled, chloe removed\n");
+    out!("edited the copy: bob's title changed, dmitri disabled, chloe removed\n")?;
     cycle("cycle 2: the changes are pushed; dmitri and chloe are deprovisioned (Remove User Action: Disable)")?;
     cycle("cycle 3: nothing changed, nothing is sent")?;
 
-    println!(
+    out!(
         "the working copy stays in {} (configuration, directory, state store, audit log: {})",
         dir.display(),
         engine.config.engine.audit_log.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
-    );
+    )?;
     let _ = stop.send(());
     drop(engine_runtime);
     if failed {
         return Err(CliError::User("a demo cycle reported failures (see above)".into()));
     }
-    println!("done. Try it on your own data: see examples/provisio.toml and docs/configuration.md.");
+    out!("done. Try it on your own data: see examples/provisio.toml and docs/configuration.md.")?;
     Ok(())
 }
 
@@ -170,10 +171,10 @@ fn remove_entry(ldif: &str, dn: &str) -> String {
 }
 
 /// What the sandbox holds, as a table.
-fn print_target(sandbox: &Sandbox) {
+fn print_target(sandbox: &Sandbox) -> Result<(), CliError> {
     let snapshot = sandbox.snapshot();
     let users = snapshot.get("Users").and_then(|u| u.as_array()).cloned().unwrap_or_default();
-    println!("the target now holds {} user(s):", users.len());
+    out!("the target now holds {} user(s):", users.len())?;
     let mut t = table(["userName", "displayName", "title", "active"]);
     let mut rows: Vec<[String; 4]> = users
         .iter()
@@ -188,5 +189,6 @@ fn print_target(sandbox: &Sandbox) {
     for r in rows {
         t.add_row(r);
     }
-    println!("{t}");
+    out!("{t}")?;
+    Ok(())
 }

@@ -17,7 +17,7 @@ use provisio_state::StateStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 use super::{CliError, GlobalArgs, load_connectors};
 use crate::check::{Problem, Severity};
 use crate::observe::Console;
@@ -110,11 +110,11 @@ pub fn config(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> 
     if *json {
         print_json(&serde_json::json!({ "problems": problems }))?;
     } else if problems.is_empty() {
-        println!(
+        out!(
             "{}: the configuration is valid ({} connection(s))",
             engine.config.file.display(),
             engine.config.connections.len()
-        );
+        )?;
     }
     if *json {
         let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
@@ -162,7 +162,7 @@ pub fn connections(global: &GlobalArgs, cmd: &ConnectionsCommand) -> Result<(), 
         for (n, c, ok, text) in &rows {
             t.add_row([n.clone(), c.clone(), if *ok { "ok" } else { "FAILED" }.to_owned(), text.clone()]);
         }
-        println!("{t}");
+        out!("{t}")?;
     }
     if failed > 0 {
         return Err(CliError::User(format!("{failed} connection(s) failed the activation check")));
@@ -204,16 +204,16 @@ fn refresh_fields(global: &GlobalArgs, name: &str, json: bool) -> Result<(), Cli
             if known.contains(a.code.as_str()) { String::new() } else { "new".to_owned() },
         ]);
     }
-    println!("{t}");
+    out!("{t}")?;
     for n in &schema.notes {
-        println!("note: {n}");
+        out!("note: {n}")?;
     }
-    println!("{} field(s) recorded for connection '{name}'; mappings may now use them.", schema.attributes.len());
+    out!("{} field(s) recorded for connection '{name}'; mappings may now use them.", schema.attributes.len())?;
     Ok(())
 }
 
 /// The summary table printed at the end of every cycle.
-pub fn print_summary(reports: &[ChannelReport]) {
+pub fn print_summary(reports: &[ChannelReport]) -> Result<(), CliError> {
     let mut t = table([
         "CONNECTION",
         "CHANNEL",
@@ -251,19 +251,20 @@ pub fn print_summary(reports: &[ChannelReport]) {
     if reports.len() > 1 {
         t.add_row(row("total", "", &total(reports), String::new()));
     }
-    println!("{t}");
+    out!("{t}")?;
     for r in reports {
         if let Some(q) = &r.quarantined {
-            println!("{}/{}: {q}", r.connection, r.channel);
+            out!("{}/{}: {q}", r.connection, r.channel)?;
         }
         if let Some(e) = &r.summary.error {
-            println!("{}/{}: {e}", r.connection, r.channel);
+            out!("{}/{}: {e}", r.connection, r.channel)?;
         }
         for w in &r.warnings {
-            println!("{}/{}: warning: {w}", r.connection, r.channel);
+            out!("{}/{}: warning: {w}", r.connection, r.channel)?;
         }
         for (user, error) in &r.failures {
-            println!("{}/{}: user {user} failed: {error} (marked dirty; retried next cycle)", r.connection, r.channel);
+            out!("{}/{}: user {user} failed: {error} (marked dirty; retried next cycle)", r.connection, r.channel)?;
         }
     }
+    Ok(())
 }

@@ -5,10 +5,10 @@
 //!
 //! | status | meaning |
 //! |---|---|
-//! | 0 | success |
+//! | 0 | success; also a command whose reader went away (`provisio connectors list \| head -1`): it ends quietly, as `ls \| head` does |
 //! | 1 | the command failed for another reason (state store or audit log unusable, an activation check refused by `connections test`, a listener that cannot start, ...) |
 //! | 2 | usage or configuration error: clap's own usage errors, a configuration that does not load, or errors found by `config check` |
-//! | 3 | the output could not be written (for example a closed pipe) |
+//! | 3 | the output could not be written (a full disk, a closed terminal; a closed pipe is 0, above) |
 //! | 4 | something named does not exist: a connection, a channel, a connector or a connector directory, a user (`provision --user`) |
 //! | 5 | a channel could not run: it is quarantined, or its cycle failed (source unreadable, activation check failed, state store failing) |
 //! | 6 | the cycle ran, but user or group operations failed: their records are dirty and retried on schedule |

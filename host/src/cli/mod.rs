@@ -156,7 +156,7 @@ pub enum CliError {
     /// The cycle ran but operations failed, leaving dirty records (status 6).
     #[error("{0}")]
     OperationsFailed(String),
-    /// Writing output failed (for example a closed pipe; status 3).
+    /// Writing output failed (status 3; a closed pipe is a quiet 0).
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
     /// The configuration file could not be read or parsed (status 2).
@@ -184,11 +184,18 @@ impl CliError {
             CliError::NotFound(_) => ExitStatus::NotFound,
             CliError::ChannelNotRun(_) => ExitStatus::ChannelNotRun,
             CliError::OperationsFailed(_) => ExitStatus::OperationsFailed,
+            CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
             CliError::Io(_) => ExitStatus::Output,
             CliError::ConfigFile(_) => ExitStatus::Usage,
             CliError::Engine(provisio_engine::EngineError::Config(_)) => ExitStatus::Usage,
             CliError::Engine(_) | CliError::State(_) | CliError::Source(_) => ExitStatus::Failure,
         }
+    }
+
+    /// Whether the reader of stdout went away (`provisio ... | head`): the
+    /// binary then ends quietly, as `ls | head` does, with status 0.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     pub fn exit_code(&self) -> i32 {

@@ -20,7 +20,7 @@ use provisio_state::cluster;
 
 use super::CliError;
 use super::engine::load_config;
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 
 #[derive(Debug, Subcommand)]
 pub enum NodesCommand {
@@ -75,7 +75,7 @@ fn list(config: &Config, pg: &provisio_state::PgConfig, json: bool) -> Result<()
         return Ok(());
     }
     if nodes.is_empty() {
-        println!("no node has registered yet (a `provisio sync` with [engine.cluster] mode = \"failover\" registers)");
+        out!("no node has registered yet (a `provisio sync` with [engine.cluster] mode = \"failover\" registers)")?;
         return Ok(());
     }
     let mut t = table(["NODE", "STATUS", "LAST HEARTBEAT", "PROCESS", "CHANNELS"]);
@@ -92,8 +92,8 @@ fn list(config: &Config, pg: &provisio_state::PgConfig, json: bool) -> Result<()
             n.channels.join(", "),
         ]);
     }
-    println!("{t}");
-    println!("grace period {} s: a node silent that long is dead and its channels move to the others", grace.as_secs());
+    out!("{t}")?;
+    out!("grace period {} s: a node silent that long is dead and its channels move to the others", grace.as_secs())?;
     Ok(())
 }
 
@@ -104,11 +104,11 @@ fn set(pg: &provisio_state::PgConfig, node: &str, backup: bool) -> Result<(), Cl
         )));
     }
     if backup {
-        println!(
+        out!(
             "node '{node}' is in backup: it releases its channels at its next heartbeat and takes no new ones; `provisio nodes activate --node {node}` brings it back"
-        );
+        )?;
     } else {
-        println!("node '{node}' is active again: it takes channels at its next heartbeat");
+        out!("node '{node}' is active again: it takes channels at its next heartbeat")?;
     }
     Ok(())
 }

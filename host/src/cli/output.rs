@@ -1,9 +1,24 @@
 //! Output helpers shared by the subcommands: tables for people, JSON for
-//! machines.
+//! machines, and [`out!`], the `println!` of command output that fails with
+//! an error instead of panicking when stdout is gone (`provisio ... | head`;
+//! the binary then ends quietly, see [`super::exit`]).
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use std::io::{IsTerminal, Write};
+
+/// `println!` for command output: one line to stdout, answering
+/// `Result<(), CliError>`; a closed pipe becomes [`CliError::Io`] (which the
+/// binary turns into a quiet exit) instead of a panic.
+///
+/// [`CliError::Io`]: super::CliError::Io
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::Io)
+    }};
+}
+pub(crate) use out;
 
 /// A table with provisio's house style, fitted to the terminal's width when
 /// there is one; written to a pipe or a file, its cells are never wrapped

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::CliError;
 use super::engine::load_config;
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
@@ -66,14 +66,14 @@ fn info(global: &super::GlobalArgs, json: bool) -> Result<(), CliError> {
         }))?;
         return Ok(());
     }
-    println!("backend:        {}", store.backend());
-    println!("location:       {}", store.path().display());
-    println!("schema version: {version} (this provisio: {})", provisio_state::SCHEMA_VERSION);
+    out!("backend:        {}", store.backend())?;
+    out!("location:       {}", store.path().display())?;
+    out!("schema version: {version} (this provisio: {})", provisio_state::SCHEMA_VERSION)?;
     let mut t = table(["TABLE", "ROWS"]);
     for (name, n) in &counts {
         t.add_row(vec![name.clone(), n.to_string()]);
     }
-    println!("{t}");
+    out!("{t}")?;
     let mut t = table(["CONNECTION", "CHANNEL", "USERS", "DIRTY", "GROUPS", "LAST CYCLE"]);
     for s in &channels {
         t.add_row(vec![
@@ -85,7 +85,7 @@ fn info(global: &super::GlobalArgs, json: bool) -> Result<(), CliError> {
             s.last_cycle.as_ref().map(|c| c.id.to_string()).unwrap_or_else(|| "-".into()),
         ]);
     }
-    println!("{t}");
+    out!("{t}")?;
     Ok(())
 }
 
@@ -126,21 +126,21 @@ fn migrate(global: &super::GlobalArgs, from: &Path) -> Result<(), CliError> {
             }
             provisio_engine::keys::write_private(&target_key_path, key)
                 .map_err(|e| user(format!("cannot write hash_key_file {}: {e}", target_key_path.display())))?;
-            println!("hash key: copied {} to {}", source_key_path.display(), target_key_path.display());
+            out!("hash key: copied {} to {}", source_key_path.display(), target_key_path.display())
         }
-        Some(_) => println!("hash key: {} already holds the SQLite store's key", target_key_path.display()),
-        None => println!(
+        Some(_) => out!("hash key: {} already holds the SQLite store's key", target_key_path.display()),
+        None => out!(
             "hash key: the SQLite store had none ({}); one is made at {} on the first cycle",
             source_key_path.display(),
             target_key_path.display()
         ),
-    }
+    }?;
     let mut t = table(["TABLE", "ROWS COPIED"]);
     for (name, n) in &counts {
         t.add_row(vec![name.clone(), n.to_string()]);
     }
-    println!("{t}");
+    out!("{t}")?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
-    println!("copied {total} rows from {} into {} in one transaction", from.display(), target.path().display());
+    out!("copied {total} rows from {} into {} in one transaction", from.display(), target.path().display())?;
     Ok(())
 }
