@@ -100,3 +100,41 @@ fn a_cycle_with_nothing_to_send_contacts_no_target_and_one_that_sends_is_checked
     let user001 = t.users().into_iter().find(|u| u["userName"] == "user001").expect("user001");
     assert_eq!(user001["title"], "Principal");
 }
+
+/// The activation check follows the retry policy of an operation: one 503
+/// with `Retry-After: 1` at the start of a cycle is waited out and the check
+/// tried again, instead of failing the channel's whole cycle. A 401 is not
+/// retried.
+#[test]
+fn the_activation_check_waits_out_a_busy_target_and_does_not_retry_refused_credentials() {
+    use provisio_e2e::proxy::Response;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let t = ScimPeer::shared().unique_tenant("busy-check");
+    let proxy = Proxy::start(&t.base_url);
+    let s = Scenario::scim(&proxy.url(), &t.token).build();
+    s.write_directory(&people(3), &[]);
+    let is_check = |path: &str| path.ends_with("/Users?startIndex=1&count=1");
+    let busy = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = busy.clone();
+    proxy.set_fault(move |r| {
+        (r.method == "GET" && is_check(&r.path) && seen.fetch_add(1, Ordering::SeqCst) == 0)
+            .then(|| Response::scim_error(503, "busy").header("Retry-After", "1"))
+    });
+    let started = std::time::Instant::now();
+    let out = s.sync_ok();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "Retry-After was not waited for");
+    assert_eq!(t.users().len(), 3, "{out}");
+    let checks: Vec<u16> =
+        proxy.requests().iter().filter(|r| r.method == "GET" && is_check(&r.path)).map(|r| r.status).collect();
+    assert_eq!(checks, [503, 200], "one check answered busy, the next one passed");
+
+    // Refused credentials are not a busy target: one check, no retry.
+    proxy.clear_fault();
+    proxy.set_fault(move |r| (r.method == "GET" && is_check(&r.path)).then(|| Response::scim_error(401, "no")));
+    proxy.reset_counts();
+    s.write_directory(&people(4), &[]);
+    let out = s.run(&["sync", "--once"]);
+    assert!(!out.status.success());
+    let checks = proxy.requests().iter().filter(|r| r.method == "GET" && is_check(&r.path)).count();
+    assert_eq!(checks, 1, "{:?}", proxy.requests());
+}

@@ -163,7 +163,7 @@ impl Engine {
     /// The activation check of one connection.
     pub fn test_connection(&self, conn: &ConnectionConfig) -> Result<ConnectionReport, ConnectorError> {
         let connection = self.open(conn, None)?;
-        self.block_on(connection.test_connection(ACTIVATION_TIMEOUT))
+        self.block_on(connection.check(ACTIVATION_TIMEOUT))
     }
 
     /// Fetch a connection's schema from its target ("Refresh Fields") and

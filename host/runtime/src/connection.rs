@@ -317,19 +317,28 @@ impl Connection {
         true
     }
 
+    /// One test of the credentials against the target.
     pub async fn test_connection(&self, timeout: Duration) -> Result<ConnectionReport, ConnectorError> {
         self.call(Operation::TestConnection, timeout).await
     }
 
-    /// The activation check (credentials against the target), run at most
-    /// once per opened connection, when a cycle first needs the target: a
-    /// connection whose check fails is not synced, and a cycle with nothing
-    /// to send never contacts the target. The error is redacted and says
+    /// The activation check: [`Connection::test_connection`] under the
+    /// retry policy of an operation (a 429, 503 or timeout is tried again
+    /// after `Retry-After` or a back-off), all within `timeout`.
+    pub async fn check(&self, timeout: Duration) -> Result<ConnectionReport, ConnectorError> {
+        crate::retry::retry_within(timeout, "activation timeout", || self.test_connection(timeout)).await
+    }
+
+    /// The activation check (credentials against the target, retried as
+    /// [`Connection::check`] says), run at most once per opened connection,
+    /// when a cycle first needs the target; its outcome serves every channel
+    /// of the connection: a connection whose check fails is not synced, and
+    /// a cycle with nothing to send never contacts the target. The error is redacted and says
     /// that the connection was not synced.
     pub async fn activate(&self, timeout: Duration) -> Result<(), ActivationFailed> {
         self.activation
             .get_or_init(|| async {
-                self.test_connection(timeout)
+                self.check(timeout)
                     .await
                     .map(|_| ())
                     .map_err(|e| ActivationFailed { reason: self.redactor.redact(&e.to_string()) })

@@ -13,6 +13,7 @@
 //! | [`connection`] | an opened connector with typed operations, timeouts and the watchdog |
 //! | [`services`] | the host services lent to connectors: HTTP (with TLS policy), sleep, clock, log |
 //! | [`limit`] | a connection's request-rate limit |
+//! | [`retry`] | retrying one operation within its time budget (`Retry-After`, back-off) |
 //! | [`fence`] | failover: the lease gate before every request sent for a connector |
 //! | [`causes`] | an error and its causes as one line |
 //!
@@ -33,6 +34,7 @@ pub mod fence;
 pub mod instance;
 pub mod limit;
 pub mod loader;
+pub mod retry;
 pub mod services;
 
 pub use connection::{CallObserver, Connection};
