@@ -366,3 +366,39 @@ fn a_malformed_source_file_provisions_nothing_and_names_the_line() {
     assert_eq!(users.len(), 2);
     assert!(users.iter().all(active), "a failed read deprovisioned someone: {users:#?}");
 }
+
+/// A group operation that meets a busy target is retried within the cycle,
+/// as a user's is (it used to wait for the next cycle): the first create and
+/// the first delete of a group are answered 503 with `Retry-After: 1`, and
+/// both groups are still created, then deleted, in one cycle each.
+#[test]
+fn group_operations_wait_out_a_busy_target_within_the_cycle() {
+    use provisio_e2e::proxy::Response;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let t = ScimPeer::shared().unique_tenant("busy-groups");
+    let proxy = Proxy::start(&t.base_url);
+    let s = Scenario::scim(&proxy.url(), &t.token).groups().build();
+    let people = [Person::new("alice"), Person::new("bob")];
+    let (posts, deletes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (p, d) = (posts.clone(), deletes.clone());
+    proxy.set_fault(move |r| {
+        let first = match r.method.as_str() {
+            "POST" if r.path.ends_with("/Groups") => p.fetch_add(1, Ordering::SeqCst) == 0,
+            "DELETE" if r.path.contains("/Groups/") => d.fetch_add(1, Ordering::SeqCst) == 0,
+            _ => false,
+        };
+        first.then(|| Response::scim_error(503, "busy").header("Retry-After", "1"))
+    });
+    s.write_directory(&people, &[Group::new("ops", &["alice"]), Group::new("sales", &["bob"])]);
+    let out = s.sync_ok();
+    assert_eq!(t.groups().len(), 2, "{out}");
+    assert!(posts.load(Ordering::SeqCst) >= 3, "one create was refused and tried again");
+
+    // One group leaves (below the deletion guard's thresholds): deleted in this cycle.
+    s.write_directory(&people, &[Group::new("ops", &["alice"])]);
+    let out = s.sync_ok();
+    let left: Vec<String> = t.groups().iter().map(|g| g["displayName"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(left, ["ops"], "{out}");
+    assert_eq!(deletes.load(Ordering::SeqCst), 2, "the delete was refused once and tried again");
+}

@@ -14,6 +14,10 @@
 //! `channels list` and the status page) until `channels approve`. Every
 //! group create, update and delete is audited (`GROUP_CREATE`,
 //! `GROUP_UPDATE`, `GROUP_DELETE`).
+//!
+//! A group operation whose failure is retryable (a busy target, a timeout)
+//! is retried within the channel's timeout, as a user's is
+//! ([`crate::retry`]); one still failing stays dirty for the next cycle.
 
 use provisio_core::error::{ConnectorError, ErrorKind};
 use provisio_core::ops::{GroupRecord, Operation, TargetGroup};
@@ -27,6 +31,7 @@ use std::time::Duration;
 use crate::audit::{Audit, AuditEvent, now_rfc3339};
 use crate::error::ChannelError;
 use crate::guard::{DeletionGuard, Subject, Verdict, judge_of};
+use crate::retry::with_retries;
 
 /// The name a source group gets at the target.
 pub fn group_name(conn: &Connection, dn: &str, cn: &str) -> String {
@@ -99,7 +104,10 @@ impl GroupRun<'_> {
             if !unchanged {
                 conn.activate(crate::ACTIVATION_TIMEOUT).await?;
             }
-            let result = push_group(conn, previous, &record, &hash, timeout).await;
+            // Retried within the channel's timeout like a user's operation;
+            // a create is always preceded by a lookup by name, so a retry
+            // after a lost answer finds the group instead of making another.
+            let result = with_retries(timeout, || push_group(conn, previous, &record, &hash, timeout)).await;
             match result {
                 Ok((pushed, Some(target_id))) => {
                     match pushed {
@@ -188,8 +196,9 @@ impl GroupRun<'_> {
             let result = match &g.target_id {
                 Some(id) => {
                     self.conn.activate(crate::ACTIVATION_TIMEOUT).await?;
-                    let op = Operation::DeleteGroup { target_id: id.clone() };
-                    let result = match self.conn.call::<()>(op, self.timeout).await {
+                    let delete =
+                        || self.conn.call::<()>(Operation::DeleteGroup { target_id: id.clone() }, self.timeout);
+                    let result = match with_retries(self.timeout, delete).await {
                         Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
                         other => other,
                     };
