@@ -13,6 +13,11 @@
 //! request ([`provisio_redact::credentials`]); a connector registers any other
 //! secret it learns with `Host::register_secret`.
 //!
+//! Redirects are never followed here: a connector gets the 3xx answer and
+//! decides (the SCIM toolkit follows a 307 or 308 only within the SCIM URL's
+//! origin), so nothing of a request reaches an origin the connector did not
+//! choose.
+//!
 //! TLS: certificates are verified against the built-in (Mozilla) roots plus
 //! the connection's `tls.ca_file`; `tls.verify_certificates = false` turns
 //! verification off for that policy's client ([`http_client`]). A transport
@@ -51,6 +56,10 @@ pub fn http_client(timeout: Duration, tls: &TlsConfig) -> Result<reqwest::Client
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10).min(timeout))
         .pool_idle_timeout(Duration::from_secs(90))
+        // Redirects are the connector's to judge (the SCIM toolkit follows a
+        // 307/308 within the SCIM URL's origin only): followed here, a
+        // redirect to another origin would carry the request's body there.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("provisio/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &tls.ca_file {
         for certificate in ca_certificates(path)? {

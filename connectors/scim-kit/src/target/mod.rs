@@ -119,7 +119,9 @@ impl ScimTarget {
         body.and_then(resource_id).or_else(|| {
             let location = response.header("Location")?.trim_end_matches('/');
             let last = location.rsplit('/').next()?;
-            (!last.is_empty()).then(|| last.to_owned())
+            // The id as the target wrote it in the URL: percent-decoded.
+            let id = percent_encoding::percent_decode_str(last).decode_utf8().ok()?;
+            (!id.is_empty()).then(|| id.into_owned())
         })
     }
 }

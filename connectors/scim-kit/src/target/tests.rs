@@ -203,3 +203,15 @@ fn content_type_override_and_etags_off() {
     assert_eq!(header(&h, 1, "If-Match"), None);
     assert_eq!(h.unused_exchanges(), 0);
 }
+
+#[test]
+fn a_created_id_from_the_location_header_is_percent_decoded() {
+    let response = provisio_core::host::HttpResponse {
+        status: 201,
+        headers: vec![("Location".into(), "https://t.example/v2/Users/ab%20c%2Fd%C3%A9".into())],
+        body: Vec::new(),
+    };
+    assert_eq!(ScimTarget::created_id(&response, None).as_deref(), Some("ab c/dé"));
+    let body = json!({"id": "from-the-body"});
+    assert_eq!(ScimTarget::created_id(&response, Some(&body)).as_deref(), Some("from-the-body"));
+}
