@@ -402,3 +402,21 @@ fn group_operations_wait_out_a_busy_target_within_the_cycle() {
     assert_eq!(left, ["ops"], "{out}");
     assert_eq!(deletes.load(Ordering::SeqCst), 2, "the delete was refused once and tried again");
 }
+
+/// A Filter Expression whose `%s` sits inside a longer string literal
+/// (`userName eq "%s.old"`) gets the value escaped once, not quoted a second
+/// time: scim2-server accepts every lookup (it answered 400 to the doubly
+/// quoted filter, so every create failed), also for a value holding a quote.
+#[test]
+fn a_filter_expression_with_the_placeholder_inside_a_longer_value_is_valid() {
+    let t = ScimPeer::shared().unique_tenant("filter-expr");
+    let proxy = Proxy::start(&t.base_url);
+    let s = Scenario::scim(&proxy.url(), &t.token).setting("filter_expression", r#"userName eq "%s.old""#).build();
+    s.write_directory(&[Person::new("o\"brien"), Person::new("alice")], &[]);
+    s.sync_ok();
+    assert_eq!(t.users().len(), 2);
+    let lookups: Vec<(String, u16)> =
+        proxy.requests().iter().filter(|r| r.path.contains("filter=")).map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(lookups.len(), 2, "one lookup per user: {lookups:?}");
+    assert!(lookups.iter().all(|(_, status)| *status == 200), "{lookups:?}");
+}

@@ -18,21 +18,10 @@ pub fn quote(value: &str) -> String {
 }
 
 /// The escaped content of `value` without the surrounding quotes:
-/// `a"b\c` → `a\"b\\c`.
+/// `a"b\c` → `a\"b\\c` (what [`quote`] puts between its quotes).
 pub fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    let quoted = quote(value);
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 /// `attribute eq "value"`, the value escaped.
@@ -42,26 +31,34 @@ pub fn eq(attribute: &str, value: &str) -> String {
 
 /// Replace the `%s` placeholder(s) of a Filter Expression with `value`.
 ///
-/// Where the placeholder sits between double quotes (`userName eq "%s"`, the
-/// documented form) the escaped value goes in; where it stands bare
-/// (`userName eq %s`) the whole quoted literal goes in, so the result is a
-/// valid filter either way.
+/// Where the placeholder sits inside a string literal (`userName eq "%s"`,
+/// the documented form, or `userName eq "%s@example.org"`) the escaped value
+/// goes in; where it stands bare (`userName eq %s`) the whole quoted literal
+/// goes in, so the result is a valid filter either way and the value is
+/// escaped exactly once.
 pub fn substitute(template: &str, value: &str) -> String {
     let mut out = String::with_capacity(template.len() + value.len());
-    let mut rest = template;
-    while let Some(pos) = rest.find("%s") {
-        let before = &rest[..pos];
-        let after = &rest[pos + 2..];
-        let quoted = before.ends_with('"') && after.starts_with('"');
-        out.push_str(before);
-        if quoted {
-            out.push_str(&escape(value))
-        } else {
-            out.push_str(&quote(value))
+    let mut in_string = false;
+    let mut chars = template.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '%' if template[i..].starts_with("%s") => {
+                chars.next();
+                out.push_str(&if in_string { escape(value) } else { quote(value) });
+            }
+            '\\' if in_string => {
+                out.push(c);
+                if let Some((_, escaped)) = chars.next() {
+                    out.push(escaped);
+                }
+            }
+            '"' => {
+                in_string = !in_string;
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        rest = after;
     }
-    out.push_str(rest);
     out
 }
 
@@ -118,6 +115,13 @@ mod tests {
         assert_eq!(substitute(r#"userName eq "%s""#, r#"j"s\"#), r#"userName eq "j\"s\\""#);
         assert_eq!(substitute("emails co %s", "a@b"), r#"emails co "a@b""#);
         assert_eq!(substitute(r#"userName eq "%s" or emails eq "%s""#, "x"), r#"userName eq "x" or emails eq "x""#);
+        // Inside a longer string literal: escaped once, not quoted again.
+        assert_eq!(substitute(r#"userName eq "%s@example.org""#, r#"a"b"#), r#"userName eq "a\"b@example.org""#);
+        assert_eq!(
+            substitute(r#"userName sw "x-%s" and title eq "say \"hi\" %s""#, "v"),
+            r#"userName sw "x-v" and title eq "say \"hi\" v""#
+        );
+        assert_eq!(escape("a\"b\\c\n\u{1}"), r#"a\"b\\c\n\u0001"#);
     }
 
     #[test]
