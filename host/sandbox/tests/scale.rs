@@ -1,6 +1,7 @@
 //! Scale checks for the engine-ceiling benchmark: 100,000 users in the store directly (no
-//! HTTP), indexed lookups, paging, and resident memory. Ignored by default because it takes
-//! a while in debug builds: `cargo test -p provisio-sandbox --test scale -- --ignored --nocapture`.
+//! HTTP), indexed lookups, paging, and resident memory. Ignored in debug builds, where it
+//! takes a while; `scripts/test` runs it in its release pass:
+//! `cargo test --release -p provisio-sandbox --test scale -- --ignored --nocapture`.
 
 use provisio_sandbox::filter;
 use provisio_sandbox::store::{Kind, Store};
@@ -16,7 +17,7 @@ fn rss_kib() -> u64 {
 }
 
 #[test]
-#[ignore = "slow in debug builds; run explicitly"]
+#[ignore = "slow in debug builds; scripts/test runs it in release mode"]
 fn hundred_thousand_users() {
     let before = rss_kib();
     let mut store = Store::new("http://127.0.0.1:1/scim/v2");
