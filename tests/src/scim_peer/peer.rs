@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::install::{scim2_server_bin, spc_variant};
 use super::output::{OutputLog, drain};
-use super::process::{die_with_parent, free_port, spawn_kept};
+use super::process::{default_sigint, die_with_parent, free_port, spawn_kept};
 use super::tenant::Tenant;
 use super::{http, lock};
 
@@ -106,6 +106,7 @@ impl ScimPeerBuilder {
                 cmd.arg("--dump-resources").arg(dump);
             }
             die_with_parent(&mut cmd);
+            default_sigint(&mut cmd);
             let mut child = spawn_kept(cmd).unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
             let log = Arc::new(OutputLog::default());
             drain(child.stdout.take().expect("piped stdout"), log.clone());

@@ -54,6 +54,26 @@ pub(crate) fn die_with_parent(cmd: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn die_with_parent(_cmd: &mut Command) {}
 
+/// Let the child take SIGINT as a signal again. A suite started in the
+/// background (`scripts/test &`, `nohup`, a CI runner without a terminal)
+/// runs with SIGINT ignored, and an ignored signal stays ignored across
+/// `exec`: Python then installs no KeyboardInterrupt handler, so
+/// scim2-server would never stop on SIGINT, nor write its dump.
+pub(crate) fn default_sigint(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only sigaction, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            if libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
     listener.local_addr().expect("a local address").port()
