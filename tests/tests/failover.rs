@@ -379,6 +379,9 @@ fn two_nodes_one_pushes_and_sigkill_hands_over_within_the_grace_period() {
     let (active, standby) = (&mut b, &mut a);
     assert_eq!(active.writes().iter().filter(|w| w.starts_with("POST ")).count(), 20, "{:?}", active.writes());
     assert!(standby.writes().is_empty(), "the standby node wrote: {:?}", standby.writes());
+    // ... and says so once, printing no empty summary every cycle.
+    assert!(!standby.out().contains("CONNECTION"), "the standby node printed a summary:\n{}", standby.out());
+    assert_eq!(standby.log().matches("provisio: standby:").count(), 1, "{}", standby.log());
 
     // SIGKILL the active node, then change every title and add users.
     active.kill();

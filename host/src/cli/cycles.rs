@@ -108,17 +108,29 @@ fn sync_loop(
     if let (Some(service), Some(node)) = (&service, node) {
         service.set_node(node.view());
     }
+    // Failover: a node whose every channel another node runs prints one
+    // line when it becomes standby, and no empty summary every cycle.
+    let mut standby = false;
     loop {
         let reports = run_cycle(engine, &options)?;
         if let Some(service) = &service {
             let next = (!once && !shutdown::requested()).then(|| std::time::SystemTime::now() + frequency);
             service.record_cycle(&reports, next);
         }
-        if crate::logging::is_json() {
+        let idle = node.is_some() && reports.is_empty();
+        if idle {
+            if !standby {
+                notice(
+                    "provisio: standby: other nodes run every channel; this node takes a channel over if its node stops",
+                );
+            }
+        } else if crate::logging::is_json() {
             crate::logging::cycle_report(&reports);
         } else {
             print_summary(&reports)?;
         }
+        let quiet = idle && standby;
+        standby = idle;
         if shutdown::requested() {
             notice("provisio: stopped cleanly; the state is saved");
             return Ok(());
@@ -126,7 +138,9 @@ fn sync_loop(
         if once {
             return cycle_outcome(&reports);
         }
-        notice(&format!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs()));
+        if !quiet {
+            notice(&format!("next cycle in {} s (Ctrl-C or SIGTERM stops)", frequency.as_secs()));
+        }
         let wake = std::time::Instant::now() + frequency;
         while std::time::Instant::now() < wake {
             if shutdown::requested() {

@@ -120,8 +120,10 @@ pub enum Command {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Require this bearer token on every request.
-        #[arg(long)]
+        /// Require this bearer token on every request. Prefer the
+        /// environment variable: a flag's value is visible to every user of
+        /// the machine in the process list.
+        #[arg(long, env = "PROVISIO_SANDBOX_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// Load the store from this JSON file at start and save it there.
         #[arg(long, value_name = "FILE")]
