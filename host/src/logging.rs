@@ -64,13 +64,25 @@ pub fn init(verbose: u8, format: LogFormat) {
             .try_init();
         return;
     }
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let colour = colour_on_stderr();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
         .with_writer(RedactedStderr)
         .with_target(false)
         .try_init();
+}
+
+/// Whether what provisio writes on stderr is coloured: stderr is a
+/// terminal and `NO_COLOR` is unset or empty (no-color.org: only a
+/// non-empty value turns colour off), the rule clap follows for its own
+/// messages too.
+pub fn colour_on_stderr() -> bool {
+    colour_wanted(std::io::IsTerminal::is_terminal(&std::io::stderr()), std::env::var_os("NO_COLOR").as_deref())
+}
+
+fn colour_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// stderr, each write (one formatted event) redacted by the process's
@@ -114,12 +126,18 @@ pub fn notice_warning(message: &str) {
     }
 }
 
-/// Like [`notice`], for an error (an `error` event in JSON mode).
+/// Like [`notice`], for an error (an `error` event in JSON mode). A leading
+/// `error:` is bold red where clap's own `error:` would be
+/// ([`colour_on_stderr`]).
 pub fn notice_error(message: &str) {
     if is_json() {
         tracing::error!(target: "provisio", "{message}");
-    } else {
-        eprintln!("{}", provisio_redact::Redactor::process().redact(message));
+        return;
+    }
+    let message = provisio_redact::Redactor::process().redact(message);
+    match message.strip_prefix("error:") {
+        Some(rest) if colour_on_stderr() => eprintln!("\x1b[1;31merror:\x1b[0m{rest}"),
+        _ => eprintln!("{message}"),
     }
 }
 
@@ -165,5 +183,19 @@ pub fn cycle_report(reports: &[ChannelReport]) {
         for w in r.warnings.iter().filter(|w| !w.starts_with("user ") && !w.starts_with("deletion guard:")) {
             tracing::warn!(target: "provisio::cycle", connection = %r.connection, channel = %r.channel, "{w}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn only_a_non_empty_no_color_turns_colour_off_on_a_terminal() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))), "an empty NO_COLOR leaves colour on (no-color.org)");
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None), "never on a pipe or a file");
     }
 }
