@@ -13,6 +13,7 @@ use super::{CliError, GlobalArgs};
 pub enum ChannelsCommand {
     /// Per channel: users, dirty records, last cycle and last error.
     List {
+        /// Print the channels as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -33,6 +34,7 @@ pub enum ChannelsCommand {
     /// Retry the dirty records now (runs one cycle of the channel, or of
     /// every channel).
     Retry {
+        /// Only this channel (`channel` or `connection/channel`); every channel without it.
         #[arg(long)]
         channel: Option<String>,
     },

@@ -27,6 +27,7 @@ pub enum ConfigCommand {
     /// Validate the whole configuration against the connectors' manifests
     /// and the state store, listing every problem with its location.
     Check {
+        /// Print the problems as JSON instead of lines.
         #[arg(long)]
         json: bool,
     },
@@ -40,14 +41,17 @@ pub enum ConnectionsCommand {
         /// Only this connection.
         #[arg(long)]
         connection: Option<String>,
+        /// Print each connection's result as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Fetch the target's schema ("Refresh Fields") and record it for the
     /// connection; mappings and `config check` then accept its fields.
     RefreshFields {
+        /// The connection whose target is asked for its fields.
         #[arg(long)]
         connection: String,
+        /// Print the discovered fields as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

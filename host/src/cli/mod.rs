@@ -91,8 +91,10 @@ pub enum Command {
     /// Dry run: what each user would get and why. Writes nothing to the
     /// target or the state.
     Plan {
+        /// Only this channel (`channel` or `connection/channel`).
         #[arg(long)]
         channel: Option<String>,
+        /// Print the plan as JSON (one object per channel) instead of tables.
         #[arg(long)]
         json: bool,
     },
@@ -137,6 +139,16 @@ pub enum Command {
     /// Run provisio's main job end to end on the embedded example: real
     /// cycles from examples/ into the built-in sandbox target.
     Demo,
+    /// Print a shell completion script, e.g. `provisio completions bash >
+    /// ~/.local/share/bash-completion/completions/provisio`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `provisio man > provisio.1; man
+    /// ./provisio.1`.
+    Man,
 }
 
 /// A failure of a command, mapped to an exit status by the binary (the
@@ -224,6 +236,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             demo::sandbox(*port, token.clone(), persist.clone(), modes)
         }
         Command::Demo => demo::demo(&cli.global),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "provisio", &mut script);
+            output::write_stdout(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            output::write_stdout(&page)
+        }
     }
 }
 
@@ -309,4 +331,29 @@ pub fn load_connectors(global: &GlobalArgs) -> Result<LoadReport, CliError> {
         crate::logging::notice_warning(&format!("refused {rejected}"));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it is for in
+    /// `--help` (and so in the man page and the completions).
+    #[test]
+    fn every_option_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "provisio", &mut missing);
+        assert!(missing.is_empty(), "options without help text: {missing:?}");
+    }
 }

@@ -26,6 +26,7 @@ use super::output::{out, print_json, table};
 pub enum NodesCommand {
     /// Nodes, their status, last heartbeat and the channels each holds.
     List {
+        /// Print the nodes as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

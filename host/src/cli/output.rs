@@ -36,6 +36,13 @@ where
     t
 }
 
+/// Write `bytes` to stdout as they are (a completion script, a man page).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), super::CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    Ok(out.flush()?)
+}
+
 /// Print `value` as pretty JSON on stdout.
 pub fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -25,6 +25,7 @@ use super::output::{out, print_json, table};
 pub enum StateCommand {
     /// Backend, location, schema version, rows per table and channels.
     Info {
+        /// Print the description as JSON instead of tables.
         #[arg(long)]
         json: bool,
     },
