@@ -11,21 +11,18 @@ dn: cn=admins,ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: admins
 
 fn check(dir: &Path, config: &str) -> (bool, String) {
     std::fs::write(dir.join("people.ldif"), LDIF).unwrap();
-    let file = dir.join("provisio.toml");
-    std::fs::write(&file, config).unwrap();
-    let profile = profile_dir();
-    let out = provisio_command(&[
-        "--connector-dir",
-        profile.to_str().unwrap(),
-        "--config",
-        file.to_str().unwrap(),
-        "config",
-        "check",
-    ])
-    .env("PROVISIO_TEST_TOKEN", "t0k3n-value")
-    .output()
-    .expect("run provisio");
+    std::fs::write(dir.join("provisio.toml"), config).unwrap();
+    let out = run(dir, &["config", "check"]);
     (out.status.success(), stdout(&out) + &stderr(&out))
+}
+
+/// `provisio ARGS` with the configuration `dir/provisio.toml` and the built connectors.
+fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    let profile = profile_dir();
+    let file = dir.join("provisio.toml");
+    let mut all = vec!["--connector-dir", profile.to_str().unwrap(), "--config", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    provisio_command(&all).env("PROVISIO_TEST_TOKEN", "t0k3n-value").output().expect("run provisio")
 }
 
 fn assert_has(text: &str, needles: &[&str]) {
@@ -263,18 +260,7 @@ mapping = [ { field = "userName", attributes = ["uid"] }, { field = "familyName"
     let (ok, text) = check(dir.path(), config);
     assert!(!ok, "{text}");
     assert_has(&text, &["connection 'hr' › rate_limit", "below the smallest rate", "0.001"]);
-    let profile = profile_dir();
-    let out = provisio_command(&[
-        "--connector-dir",
-        profile.to_str().unwrap(),
-        "--config",
-        dir.path().join("provisio.toml").to_str().unwrap(),
-        "connections",
-        "test",
-    ])
-    .env("PROVISIO_TEST_TOKEN", "t0k3n-value")
-    .output()
-    .expect("run provisio");
+    let out = run(dir.path(), &["connections", "test"]);
     let text = stdout(&out) + &stderr(&out);
     assert_ne!(out.status.code(), Some(101), "connections test panicked:\n{text}");
     assert!(!text.contains("panicked"), "{text}");

@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-pub use provisio_runtime::retry::{FIRST_BACKOFF, MAX_BACKOFF, backoff, with_retries};
+pub use provisio_runtime::retry::with_retries;
 
 /// How long after its last failure a dirty user waits before it is tried
 /// again, given its failed attempts so far.

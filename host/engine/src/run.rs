@@ -157,7 +157,7 @@ impl Engine {
         let base = self.config.file.parent().unwrap_or(Path::new("."));
         let client = self.http_client(conn)?;
         let calls: Arc<dyn provisio_runtime::CallObserver> = Arc::new(Calls(self.observer.clone()));
-        Ok(Connection::open(conn, loaded, &discovered, base, &self.redactor, client, gate)?.observed_by(Some(calls)))
+        Ok(Connection::open(conn, loaded, &discovered, base, &self.redactor, client, gate)?.observed_by(calls))
     }
 
     /// The activation check of one connection.

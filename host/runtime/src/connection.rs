@@ -197,8 +197,8 @@ impl Connection {
     }
 
     /// Tell `observer` of every operation from now on.
-    pub fn observed_by(mut self, observer: Option<Arc<dyn CallObserver>>) -> Connection {
-        self.observer = observer;
+    pub fn observed_by(mut self, observer: Arc<dyn CallObserver>) -> Connection {
+        self.observer = Some(observer);
         self
     }
 

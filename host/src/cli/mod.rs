@@ -198,7 +198,7 @@ impl CliError {
             CliError::NotFound(_) => ExitStatus::NotFound,
             CliError::ChannelNotRun(_) => ExitStatus::ChannelNotRun,
             CliError::OperationsFailed(_) => ExitStatus::OperationsFailed,
-            CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
+            CliError::Io(_) if self.is_closed_pipe() => ExitStatus::Success,
             CliError::Io(_) => ExitStatus::Output,
             CliError::ConfigFile(_) => ExitStatus::Usage,
             CliError::Engine(provisio_engine::EngineError::Config(_)) => ExitStatus::Usage,
